@@ -1,0 +1,34 @@
+from .models import AuditEvent
+
+
+def client_ip(request):
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(
+    *, action, actor=None, device=None, program=None, obj=None, object_type="", object_id="", request=None, **detail
+):
+    """Append one event. Call inside the transaction of the act it records, so both land or neither does."""
+    if obj is not None:
+        object_type = object_type or obj._meta.model_name
+        object_id = object_id or str(obj.pk)
+        program = program if program is not None else getattr(obj, "program", None)
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor,
+        device=device,
+        program=program,
+        object_type=object_type,
+        object_id=str(object_id),
+        ip=client_ip(request),
+        detail=detail,
+    )
+
+
+def audit_many(events):
+    """Append several events in one statement (list reads of DVP records)."""
+    return AuditEvent.objects.bulk_create(events)

@@ -1,0 +1,187 @@
+"""One error shape for every 4xx and 5xx the API answers.
+
+    {"code": "machine_readable", "message": "For a person.", "fields": {"name": [{"code": ..., "message": ...}]}}
+
+Services raise `DomainError` (or Django's ValidationError); views never build
+their own error bodies.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class DomainError(exceptions.APIException):
+    """A rule of the domain said no. Carries a stable machine-readable code."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+    default_detail = "The request could not be applied."
+
+    def __init__(self, code, message=None, *, status_code=None, fields=None, extra=None):
+        self.code = code
+        self.message = message or self.default_detail
+        self.fields = fields or {}
+        self.extra = extra or {}
+        if status_code is not None:
+            self.status_code = status_code
+        super().__init__(detail=self.message, code=code)
+
+
+class Conflict(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+
+
+class NotFound(DomainError):
+    status_code = status.HTTP_404_NOT_FOUND
+
+    def __init__(self, message="Not found."):
+        super().__init__("not_found", message)
+
+
+class Forbidden(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
+
+    def __init__(self, message="You do not have permission to do this.", code="permission_denied"):
+        super().__init__(code, message)
+
+
+# Codes for DRF's built-in exceptions, so the client never has to parse prose.
+_DRF_CODES = {
+    exceptions.ParseError: "malformed_request",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "rate_limited",
+}
+
+
+def _field_errors(detail):
+    """Flatten DRF's nested error detail into {field: [{code, message}]}."""
+
+    def items(value):
+        if isinstance(value, list):
+            out = []
+            for v in value:
+                if isinstance(v, (dict, list)):
+                    out.append(_field_errors(v) if isinstance(v, dict) else items(v))
+                else:
+                    out.append({"code": getattr(v, "code", "invalid"), "message": str(v)})
+            return out
+        if isinstance(value, dict):
+            return _field_errors(value)
+        return [{"code": getattr(value, "code", "invalid"), "message": str(value)}]
+
+    return {str(k): items(v) for k, v in detail.items()}
+
+
+def django_validation_error_fields(exc):
+    """Django ValidationError -> {field: [{code, message}]} (non-field errors under "non_field_errors")."""
+    if hasattr(exc, "error_dict"):
+        return {
+            ("non_field_errors" if field == "__all__" else field): [
+                {"code": e.code or "invalid", "message": " ".join(e.messages)} for e in errors
+            ]
+            for field, errors in exc.error_dict.items()
+        }
+    return {
+        "non_field_errors": [{"code": e.code or "invalid", "message": " ".join(e.messages)} for e in exc.error_list]
+    }
+
+
+def error_body(code, message, fields=None, **extra):
+    body = {"code": code, "message": message, "fields": fields or {}}
+    body.update(extra)
+    return body
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        return Response(
+            error_body("validation_error", "Some fields are not valid.", django_validation_error_fields(exc)),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database went away (restart, killed connection). The request's
+        # transaction was rolled back; the client may retry.
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        return Response(
+            error_body("service_unavailable", "The database is unavailable; retry shortly."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, DatabaseError):
+        return None
+
+    if isinstance(exc, DomainError):
+        body = error_body(exc.code, exc.message, exc.fields, **exc.extra)
+        return Response(body, status=exc.status_code, headers=_auth_headers(exc))
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, dict):
+            fields = _field_errors(detail)
+        else:
+            fields = {"non_field_errors": _field_errors({"x": detail})["x"]}
+        response.data = error_body("validation_error", "Some fields are not valid.", fields)
+        return response
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
+    if code is None:
+        detail_code = exc.get_codes() if hasattr(exc, "get_codes") else None
+        code = detail_code if isinstance(detail_code, str) else "error"
+    elif code in {"authentication_failed", "not_authenticated"}:
+        detail_code = exc.get_codes()
+        if isinstance(detail_code, str) and detail_code not in {"authentication_failed", "not_authenticated"}:
+            code = detail_code
+    message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else "Request failed."
+    extra = {}
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        extra["retry_after"] = int(exc.wait) + 1
+        response["Retry-After"] = str(int(exc.wait) + 1)
+    response.data = error_body(code, message, **extra)
+    return response
+
+
+def _auth_headers(exc):
+    if exc.status_code == 401:
+        return {"WWW-Authenticate": 'Bearer realm="api"'}
+    return None
+
+
+def json_error_response(request, status_code, code, message):
+    return JsonResponse(error_body(code, message), status=status_code)
+
+
+def handler400(request, exception=None):
+    return json_error_response(request, 400, "bad_request", "The request could not be understood.")
+
+
+def handler403(request, exception=None):
+    return json_error_response(request, 403, "permission_denied", "You do not have permission to do this.")
+
+
+def handler404(request, exception=None):
+    return json_error_response(request, 404, "not_found", "No such resource.")
+
+
+def handler500(request):
+    return json_error_response(request, 500, "server_error", "Something went wrong on our side.")

@@ -1,0 +1,77 @@
+"""Who may see what. Every read that depends on who asks goes through here.
+
+A user's scope is the set of teams whose records they may read: a team
+membership covers that team; a membership without a team covers the whole
+program. Analysts see no records at all (aggregates only).
+"""
+
+from .models import Membership, Role, Team
+
+RECORD_ROLES = {Role.FIELD_RESPONDER, Role.COORDINATOR, Role.SUPERVISOR, Role.PROGRAM_ADMIN}
+REVIEW_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN}
+POLICE_CASE_ROLES = {Role.COORDINATOR}
+SECOND_FACTOR_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN}
+
+
+def memberships_for(user):
+    """Active memberships of an active user, cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    cached = getattr(user, "_memberships_cache", None)
+    if cached is None:
+        cached = list(
+            Membership.objects.filter(user=user, is_active=True).select_related("program", "team", "team__program")
+        )
+        user._memberships_cache = cached
+    return cached
+
+
+def membership_for_program(user, program_id):
+    return next((m for m in memberships_for(user) if m.program_id == program_id), None)
+
+
+def role_in_program(user, program_id):
+    m = membership_for_program(user, program_id)
+    return m.role if m else None
+
+
+def team_ids_for(user, roles=RECORD_ROLES, program_codes=None):
+    """Ids of the teams whose records this user may read, for the given roles."""
+    team_ids = set()
+    program_wide = []
+    for m in memberships_for(user):
+        if m.role not in roles or (program_codes and m.program.code not in program_codes):
+            continue
+        if m.team_id is None:
+            program_wide.append(m.program_id)
+        elif m.team.is_active:
+            team_ids.add(m.team_id)
+    if program_wide:
+        team_ids.update(Team.objects.filter(program_id__in=program_wide, is_active=True).values_list("id", flat=True))
+    return team_ids
+
+
+def readable_team_ids(user, program_codes=None):
+    return team_ids_for(user, RECORD_ROLES, program_codes)
+
+
+def reviewable_team_ids(user):
+    return team_ids_for(user, REVIEW_ROLES)
+
+
+def can_review_team(user, team_id):
+    return team_id in reviewable_team_ids(user)
+
+
+def can_see_police_case_number(user, program_id):
+    return role_in_program(user, program_id) in POLICE_CASE_ROLES
+
+
+def scope_fingerprint(user):
+    """A stable description of what the user may see now: teams and the role in each program.
+
+    The sync cursor carries it; when it changes, the device is resynced
+    (removals for lost teams, a backfill for new ones, everything again
+    when a role change alters which fields are visible).
+    """
+    return sorted((m.program_id, m.role) for m in memberships_for(user) if m.role in RECORD_ROLES)

@@ -1,0 +1,256 @@
+"""Writes for people, devices and sessions. Views, admin and commands call these."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import AccessToken
+
+from audit.models import AuditEvent
+from audit.services import audit_record
+from backend.errors import DomainError
+
+from .authentication import check_family_usable
+from .models import Device, RefreshToken, TokenFamily
+from .selectors import SECOND_FACTOR_ROLES, memberships_for
+
+User = get_user_model()
+
+# Used to spend the same time on unknown usernames as on known ones.
+_DUMMY_HASH = None
+
+
+class AuthError(DomainError):
+    status_code = 401
+
+
+@dataclass
+class TokenPair:
+    access: str
+    refresh: str
+    access_expires_at: object
+    session_expires_at: object
+    family: TokenFamily
+
+
+def _hash_refresh(raw):
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _issue_pair(family, now):
+    raw = secrets.token_urlsafe(32)
+    RefreshToken.objects.create(token_hash=_hash_refresh(raw), family=family, created_at=now)
+    access = AccessToken.for_user(family.user)
+    access["sid"] = str(family.id)
+    access["did"] = str(family.device_id)
+    # Never outlive the session it belongs to.
+    if access["exp"] > int(family.expires_at.timestamp()):
+        access.set_exp(claim="exp", from_time=family.expires_at, lifetime=timedelta(0))
+    return TokenPair(
+        access=str(access),
+        refresh=raw,
+        access_expires_at=timezone.datetime.fromtimestamp(access["exp"], tz=timezone.UTC),
+        session_expires_at=family.expires_at,
+        family=family,
+    )
+
+
+def _check_second_factor(user, otp, request):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    needs = any(m.role in SECOND_FACTOR_ROLES for m in memberships_for(user)) or user.is_superuser
+    devices = list(TOTPDevice.objects.filter(user=user, confirmed=True)) if needs else []
+    if not devices:
+        return
+    if not otp:
+        raise AuthError("otp_required", "Enter the code from your authenticator app.")
+    if not any(d.verify_token(str(otp)) for d in devices):
+        audit_record(action=AuditEvent.Action.OTP_FAILED, actor=user, request=request)
+        raise AuthError("otp_invalid", "That code is not valid.")
+    audit_record(action=AuditEvent.Action.OTP_VERIFIED, actor=user, request=request)
+
+
+def _record_failure(user, request, now):
+    """Count a failure and lock the account at the threshold, in one UPDATE (atomic under concurrency)."""
+    limit = settings.LOGIN_MAX_FAILURES
+    User.objects.filter(pk=user.pk).update(
+        failed_login_count=F("failed_login_count") + 1,
+        locked_until=Case(
+            When(
+                failed_login_count__gte=limit - 1, then=Value(now + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS))
+            ),
+            default=F("locked_until"),
+        ),
+    )
+    audit_record(
+        action=AuditEvent.Action.LOGIN_FAILED, actor=None, object_type="user", object_id=user.pk, request=request
+    )
+
+
+def auth_login(*, username, password, device_id, device_name="", platform="", app_version="", otp=None, request=None):
+    """Check credentials, register or recognise the device, and open a token family."""
+    global _DUMMY_HASH
+    now = timezone.now()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        _DUMMY_HASH = _DUMMY_HASH or make_password("not-a-real-password")
+        User(password=_DUMMY_HASH).check_password(password)
+        audit_record(action=AuditEvent.Action.LOGIN_FAILED, request=request, reason="unknown_user")
+        raise AuthError("invalid_credentials", "Wrong username or password.")
+    if user.locked_until and user.locked_until > now:
+        audit_record(action=AuditEvent.Action.LOGIN_LOCKED, object_type="user", object_id=user.pk, request=request)
+        raise DomainError(
+            "account_locked",
+            "Too many failed attempts; try again later.",
+            status_code=429,
+            extra={"retry_after": int((user.locked_until - now).total_seconds()) + 1},
+        )
+    if not user.check_password(password):
+        _record_failure(user, request, now)
+        raise AuthError("invalid_credentials", "Wrong username or password.")
+    if not user.is_active:
+        audit_record(
+            action=AuditEvent.Action.LOGIN_FAILED,
+            object_type="user",
+            object_id=user.pk,
+            request=request,
+            reason="inactive",
+        )
+        raise AuthError("user_inactive", "This account is deactivated.")
+    _check_second_factor(user, otp, request)
+
+    with transaction.atomic():
+        device, created = Device.objects.select_for_update().get_or_create(
+            pk=device_id,
+            defaults={"user": user, "name": device_name, "platform": platform, "app_version": app_version},
+        )
+        if device.user_id != user.pk:
+            raise DomainError(
+                "device_registered_to_another_user",
+                "This device is registered to another responder; ask a program admin.",
+                status_code=403,
+            )
+        if device.revoked_at is not None:
+            raise DomainError("device_revoked", "This device has been revoked.", status_code=403)
+        device.name = device_name or device.name
+        device.platform = platform or device.platform
+        device.app_version = app_version or device.app_version
+        device.last_seen_at = now
+        device.save(update_fields=["name", "platform", "app_version", "last_seen_at"])
+        User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None, last_login=now)
+        family = TokenFamily.objects.create(
+            user=user,
+            device=device,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + timedelta(seconds=settings.SESSION_ABSOLUTE_SECONDS),
+        )
+        pair = _issue_pair(family, now)
+        audit_record(action=AuditEvent.Action.LOGIN, actor=user, device=device, request=request, new_device=created)
+    return pair
+
+
+def auth_refresh(*, refresh, request=None):
+    """Rotate a refresh token: single use, atomic, with reuse detection.
+
+    The row lock makes concurrent presentations of one token queue up; the
+    first rotates it, the rest find it used. A token presented again within
+    REFRESH_REUSE_GRACE_SECONDS of its rotation is a client's duplicate send
+    and is refused without ending the session; later reuse means the token
+    leaked, and the whole family is revoked.
+    """
+    now = timezone.now()
+    reused_family_id = None
+    with transaction.atomic():
+        token = (
+            RefreshToken.objects.select_for_update(of=("self",))
+            .select_related("family", "family__user", "family__device")
+            .filter(token_hash=_hash_refresh(refresh or ""))
+            .first()
+        )
+        if token is None:
+            raise AuthError("token_invalid", "The refresh token is not valid.")
+        family = token.family
+        if token.used_at is not None:
+            grace = timedelta(seconds=settings.REFRESH_REUSE_GRACE_SECONDS)
+            if now - token.used_at > grace:
+                reused_family_id = family.pk
+            else:
+                raise AuthError("token_already_used", "This refresh token was just used; use the new one.")
+        else:
+            check_family_usable(family, now)
+            token.used_at = now
+            token.save(update_fields=["used_at"])
+            TokenFamily.objects.filter(pk=family.pk).update(last_used_at=now)
+            family.last_used_at = now
+            pair = _issue_pair(family, now)
+            audit_record(
+                action=AuditEvent.Action.TOKEN_REFRESH, actor=family.user, device=family.device, request=request
+            )
+            return pair
+    # Outside the failed transaction, so the revocation itself commits.
+    with transaction.atomic():
+        TokenFamily.objects.filter(pk=reused_family_id, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_reason="refresh_reuse"
+        )
+        audit_record(
+            action=AuditEvent.Action.TOKEN_REUSE,
+            actor=family.user,
+            device=family.device,
+            request=request,
+            family=str(reused_family_id),
+        )
+    raise AuthError("token_reused", "This refresh token was already used; the session has been ended.")
+
+
+def auth_logout(*, family, request=None):
+    with transaction.atomic():
+        TokenFamily.objects.filter(pk=family.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_reason="logout"
+        )
+        audit_record(action=AuditEvent.Action.LOGOUT, actor=family.user, device=family.device, request=request)
+
+
+def device_revoke(*, device, actor, request=None):
+    """Revoke a lost or stolen device: its sessions end and its next request (sync included) gets 401."""
+    now = timezone.now()
+    with transaction.atomic():
+        Device.objects.filter(pk=device.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_by=actor)
+        TokenFamily.objects.filter(device=device, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_reason="device_revoked"
+        )
+        audit_record(
+            action=AuditEvent.Action.DEVICE_REVOKED,
+            actor=actor,
+            device=device,
+            object_type="device",
+            object_id=device.pk,
+            request=request,
+        )
+    device.refresh_from_db()
+    return device
+
+
+def user_deactivate(*, user, actor, request=None):
+    now = timezone.now()
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        TokenFamily.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_reason="user_deactivated"
+        )
+        audit_record(
+            action=AuditEvent.Action.USER_DEACTIVATED,
+            actor=actor,
+            object_type="user",
+            object_id=user.pk,
+            request=request,
+        )
+    user.refresh_from_db()
+    return user

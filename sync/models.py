@@ -1,0 +1,224 @@
+"""What the sync engine keeps: the change index, record history, mutations, conflicts, amendments.
+
+See docs/sync-protocol.md for how these make the invariants of sync.md hold.
+"""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+class Change(models.Model):
+    """The latest change of one record as one team (a sync bucket) should see it.
+
+    One row per (record, team): an edit moves the row to a new position in
+    the change order; a record that leaves a team leaves a 'remove' row in
+    that team's bucket. `txid` is the position: on PostgreSQL an xid8 set to
+    the writing transaction's id (see migration 0002), read only below the
+    oldest running transaction so the pull cursor never skips a late commit;
+    on SQLite a counter (SQLite has one writer at a time, so commit order is
+    counter order).
+    """
+
+    class Op(models.TextChoices):
+        UPSERT = "upsert"
+        DELETE = "delete"
+        REMOVE = "remove"
+
+    id = models.BigAutoField(primary_key=True)
+    record_type = models.CharField(max_length=32)
+    record_id = models.UUIDField()
+    team = models.ForeignKey("responders.Team", on_delete=models.PROTECT, related_name="+")
+    program = models.ForeignKey("responders.Program", on_delete=models.PROTECT, related_name="+")
+    op = models.CharField(max_length=8, choices=Op.choices)
+    version = models.PositiveIntegerField()
+    changed_at = models.DateTimeField(default=timezone.now)
+    txid = models.BigIntegerField(null=True, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record_id", "team"], name="one_change_row_per_record_team")]
+        indexes = [models.Index(fields=["team", "txid", "id"], name="sync_change_team_pos")]
+
+
+class SyncCounter(models.Model):
+    """SQLite's change position counter (PostgreSQL uses transaction ids instead)."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+
+class SyncHorizon(models.Model):
+    """How far tombstones have been purged. A cursor behind it must resync from scratch (410)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    purged_below_txid = models.BigIntegerField(default=0)
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+
+class RecordVersion(models.Model):
+    """Each version of each record as the server stored it: the base for three-way merges and the history."""
+
+    id = models.BigAutoField(primary_key=True)
+    record_type = models.CharField(max_length=32)
+    record_id = models.UUIDField()
+    version = models.PositiveIntegerField()
+    data = models.JSONField()
+    changed_fields = models.JSONField(default=list)
+    author = models.ForeignKey("responders.User", on_delete=models.PROTECT, related_name="+")
+    device = models.ForeignKey("responders.Device", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    mutation_id = models.UUIDField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record_id", "version"], name="one_snapshot_per_record_version")]
+
+
+class DeviceSyncState(models.Model):
+    """Per-device push order: the next sequence number the server will apply."""
+
+    device = models.OneToOneField(
+        "responders.Device", on_delete=models.CASCADE, primary_key=True, related_name="sync_state"
+    )
+    next_seq = models.PositiveBigIntegerField(default=1)
+    last_push_at = models.DateTimeField(null=True, blank=True)
+    last_pull_at = models.DateTimeField(null=True, blank=True)
+
+
+class Mutation(models.Model):
+    """One client mutation, recorded in the same transaction as its effect.
+
+    The stored result is what a replay of the same mutation id gets back.
+    Pending mutations wait for the device's earlier ones; rejected ones stay
+    here (quarantine) with their reason until someone replays or dismisses them.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the device's earlier mutations"
+        APPLIED = "applied", "Applied"
+        MERGED = "merged", "Merged with concurrent changes"
+        CONFLICT = "conflict", "Applied with conflicts kept for review"
+        AMENDMENT = "amendment", "Became an amendment request (locked record)"
+        REJECTED = "rejected", "Rejected (quarantined)"
+
+    class Op(models.TextChoices):
+        CREATE = "create"
+        UPDATE = "update"
+        DELETE = "delete"
+
+    id = models.UUIDField(primary_key=True, help_text="Client mutation id.")
+    device = models.ForeignKey("responders.Device", on_delete=models.PROTECT, related_name="mutations")
+    user = models.ForeignKey("responders.User", on_delete=models.PROTECT, related_name="+")
+    seq = models.PositiveBigIntegerField()
+    record_type = models.CharField(max_length=32)
+    record_id = models.UUIDField()
+    op = models.CharField(max_length=8, choices=Op.choices)
+    base_version = models.PositiveIntegerField(null=True, blank=True)
+    payload = models.JSONField(default=dict, help_text="The mutation as received.")
+    status = models.CharField(max_length=12, choices=Status.choices)
+    result = models.JSONField(default=dict)
+    reason_code = models.CharField(max_length=48, blank=True)
+    program = models.ForeignKey("responders.Program", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    team = models.ForeignKey("responders.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    protocol = models.PositiveSmallIntegerField(default=1)
+    app_version = models.CharField(max_length=40, blank=True)
+    # Quarantine follow-up: a corrected replay, or a dismissal by a supervisor.
+    replayed_as = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(
+        "responders.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "seq"], name="one_mutation_per_device_seq")]
+        indexes = [
+            models.Index(fields=["device", "status", "seq"]),
+            models.Index(fields=["status", "team"]),
+        ]
+
+
+class Conflict(models.Model):
+    """A value that lost a field-level merge, kept for a person to resolve."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    class Resolution(models.TextChoices):
+        KEEP_SERVER = "keep_server", "Keep the server's value"
+        TAKE_INCOMING = "take_incoming", "Take the incoming value"
+        CUSTOM = "custom", "A new value"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    record_type = models.CharField(max_length=32)
+    record_id = models.UUIDField()
+    program = models.ForeignKey("responders.Program", on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey("responders.Team", on_delete=models.PROTECT, related_name="+")
+    field = models.CharField(max_length=64)
+    policy = models.CharField(max_length=16)
+    base_version = models.PositiveIntegerField(null=True, blank=True)
+    server_version = models.PositiveIntegerField()
+    base_value = models.JSONField(null=True)
+    server_value = models.JSONField(null=True, help_text="The value kept (first in server order).")
+    incoming_value = models.JSONField(null=True, help_text="The value that lost.")
+    server_author = models.ForeignKey("responders.User", on_delete=models.PROTECT, null=True, related_name="+")
+    incoming_author = models.ForeignKey("responders.User", on_delete=models.PROTECT, related_name="+")
+    mutation = models.ForeignKey(Mutation, on_delete=models.PROTECT, null=True, blank=True, related_name="conflicts")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
+    resolved_value = models.JSONField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        "responders.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["team", "status"]), models.Index(fields=["record_id"])]
+
+
+class Amendment(models.Model):
+    """A change to a record on an approved shift log, waiting for a supervisor."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    record_type = models.CharField(max_length=32)
+    record_id = models.UUIDField()
+    op = models.CharField(max_length=8, choices=Mutation.Op.choices)
+    program = models.ForeignKey("responders.Program", on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey("responders.Team", on_delete=models.PROTECT, related_name="+")
+    shift = models.ForeignKey("responders.Shift", on_delete=models.PROTECT, related_name="amendments")
+    mutation = models.ForeignKey(Mutation, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    requested_by = models.ForeignKey("responders.User", on_delete=models.PROTECT, related_name="+")
+    base_version = models.PositiveIntegerField(null=True, blank=True)
+    changes = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey("responders.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["team", "status"])]
+
+
+class QuarantinedPush(models.Model):
+    """A whole push the server could not read as a supported protocol: kept, never dropped."""
+
+    id = models.BigAutoField(primary_key=True)
+    device = models.ForeignKey("responders.Device", on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey("responders.User", on_delete=models.PROTECT, related_name="+")
+    protocol = models.CharField(max_length=20, blank=True)
+    app_version = models.CharField(max_length=40, blank=True)
+    reason_code = models.CharField(max_length=48)
+    body = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    replayed_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,18 @@
+"""Loaded by pytest before Django settings: the test environment's defaults.
+
+Tests run on PostgreSQL (the production database). Anything set in the real
+environment wins.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/field_records")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijkl")
+os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+os.environ.setdefault("THROTTLE_USER", "100000/min")
+os.environ.setdefault("THROTTLE_ANON", "100000/min")
+os.environ.setdefault("THROTTLE_LOGIN", "100000/min")
+os.environ.setdefault("THROTTLE_SYNC", "100000/min")
