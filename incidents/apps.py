@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = "Field records"
+
+    def ready(self):
+        from . import specs  # noqa: F401 - registers the record types with the sync engine

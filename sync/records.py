@@ -1,0 +1,533 @@
+"""Generic writes of synced records: create, update with field-level merge, delete.
+
+The REST API, the sync engine, the admin and the demo data all call these
+(through the per-type services in incidents/services.py and
+responders/services.py), so every write is validated, versioned, indexed for
+pull and audited the same way.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from audit.services import audit_record
+from backend.errors import DomainError, NotFound
+from responders import selectors
+from responders.models import Role, Team
+
+from .changes import record_change_rows, write_changes
+from .models import Amendment, Change, Conflict, RecordVersion
+from .registry import Policy
+
+TEAM_MOVE_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN}
+MERGE_SEPARATOR = "\n\n--- merged edit ---\n"
+
+
+@dataclass
+class WriteContext:
+    """Who writes, from where, and on behalf of which mutation."""
+
+    actor: object
+    device: object = None
+    mutation: object = None
+    app_version: str = ""
+    form_version: str = ""
+    device_time: object = None
+    request: object = None
+    audit: bool = True
+
+
+@dataclass
+class WriteResult:
+    status: str  # applied | merged | conflict | amendment
+    instance: object
+    version: int
+    merged_fields: list = field(default_factory=list)
+    conflicts: list = field(default_factory=list)
+    amendment: object = None
+
+
+# --- wire form -------------------------------------------------------------
+
+
+def canonical(spec, name, value):
+    """The JSON form of a field value: what the wire carries and what merges compare."""
+    if value is None:
+        return None
+    ser_field = spec.input_serializer().fields[name]
+    if hasattr(value, "pk"):
+        value = value.pk
+        return str(value) if not isinstance(value, int) else value
+    return json.loads(json.dumps(ser_field.to_representation(value), default=str))
+
+
+def snapshot(spec, instance):
+    data = {}
+    serializer_fields = _serializer_fields(spec)
+    for name in spec.policies:
+        f = instance._meta.get_field(name)
+        raw = getattr(instance, f.attname)
+        if raw is None:
+            data[name] = None
+        elif f.is_relation:
+            data[name] = raw if isinstance(raw, int) else str(raw)
+        else:
+            data[name] = json.loads(json.dumps(serializer_fields[name].to_representation(raw), default=str))
+    return data
+
+
+_SERIALIZER_FIELDS = {}
+
+
+def _serializer_fields(spec):
+    cached = _SERIALIZER_FIELDS.get(spec.name)
+    if cached is None:
+        cached = _SERIALIZER_FIELDS[spec.name] = spec.input_serializer().fields
+    return cached
+
+
+def to_wire(spec, instance, user):
+    """One record as a client sees it: its writable fields plus server-owned facts; restricted fields hidden."""
+    data = {
+        "type": spec.name,
+        "id": str(instance.pk),
+        "version": instance.version,
+        "program": instance.program.code if instance.program_id else None,
+        "team": instance.team_id,
+        "deleted": instance.deleted_at is not None,
+    }
+    data.update(snapshot(spec, instance))
+    for name in spec.read_only:
+        value = getattr(instance, name)
+        data[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    data.update(
+        {
+            "created_by": instance.created_by_id,
+            "updated_by": instance.updated_by_id,
+            "created_on_device": str(instance.created_on_device_id) if instance.created_on_device_id else None,
+            "app_version": instance.app_version,
+            "form_version": instance.form_version,
+            "device_created_at": _iso(instance.device_created_at),
+            "device_updated_at": _iso(instance.device_updated_at),
+            "server_received_at": _iso(instance.server_received_at),
+            "server_updated_at": _iso(instance.server_updated_at),
+            "is_late": instance.is_late,
+        }
+    )
+    role = selectors.role_in_program(user, instance.program_id)
+    for name, roles in spec.restricted.items():
+        if role not in roles:
+            data.pop(name, None)
+    return data
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+# --- scope -----------------------------------------------------------------
+
+
+def scoped_queryset(spec, user, include_deleted=False):
+    """The records of this type the user may read now (deny by default)."""
+    team_ids = selectors.readable_team_ids(user, program_codes=spec.programs)
+    qs = spec.model._default_manager.filter(team_id__in=team_ids)
+    if not include_deleted:
+        qs = qs.filter(deleted_at__isnull=True)
+    return qs
+
+
+def get_for_write(spec, user, record_id, lock=True):
+    """The record to change, locked, or not_found when it does not exist *or* is outside the writer's scope."""
+    qs = scoped_queryset(spec, user, include_deleted=True)
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    try:
+        return qs.select_related("program", "team").get(pk=record_id)
+    except (spec.model.DoesNotExist, ValueError, ValidationError):
+        raise NotFound(f"No {spec.name} with that id.") from None
+
+
+def _check_restricted(spec, user, program_id, names):
+    role = selectors.role_in_program(user, program_id)
+    denied = [n for n in names if n in spec.restricted and role not in spec.restricted[n]]
+    if denied:
+        raise DomainError(
+            "field_restricted",
+            "Your role may not set these fields.",
+            status_code=403,
+            fields={n: [{"code": "field_restricted", "message": "Not permitted for your role."}] for n in denied},
+        )
+
+
+def _check_references(spec, user, values):
+    from .registry import get_spec
+
+    errors = {}
+    for name, target in spec.references.items():
+        obj = values.get(name)
+        if obj is None:
+            continue
+        target_spec = get_spec(target)
+        if not scoped_queryset(target_spec, user).filter(pk=obj.pk).exists():
+            errors[name] = [ValidationError(f'Invalid pk "{obj.pk}" - object does not exist.', code="does_not_exist")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def parse_fields(spec, data, partial=True):
+    """Validate and convert client values (wire form) to Python values. Unknown fields are an error."""
+    if not isinstance(data, dict):
+        raise ValidationError({"fields": [ValidationError("Expected an object.", code="wrong_type")]})
+    unknown = sorted(set(data) - set(spec.policies))
+    if unknown:
+        raise ValidationError(
+            {n: [ValidationError("Unknown or read-only field.", code="unknown_field")] for n in unknown}
+        )
+    serializer = spec.input_serializer(data=data, partial=partial)
+    if not serializer.is_valid():
+        raise _drf_to_django(serializer.errors)
+    return dict(serializer.validated_data)
+
+
+def _drf_to_django(errors):
+    out = {}
+    for name, errs in errors.items():
+        items = errs if isinstance(errs, list) else [errs]
+        out[name] = [ValidationError(str(e), code=getattr(e, "code", "invalid")) for e in items]
+    return ValidationError(out)
+
+
+def _resolve_team(spec, user, team_id):
+    writable = selectors.readable_team_ids(user, program_codes=spec.programs)
+    if team_id is None:
+        if len(writable) == 1:
+            team_id = next(iter(writable))
+        else:
+            raise ValidationError(
+                {"team": [ValidationError("Say which team this record belongs to.", code="required")]}
+            )
+    if team_id not in writable:
+        raise ValidationError({"team": [ValidationError("Not a team you can write to.", code="team_not_writable")]})
+    return Team.objects.select_related("program").get(pk=team_id)
+
+
+# --- writes ------------------------------------------------------------------
+
+
+def _stamp(instance, ctx, now):
+    instance.updated_by = ctx.actor
+    instance.server_updated_at = now
+    if ctx.app_version:
+        instance.app_version = ctx.app_version[:40]
+    if ctx.form_version:
+        instance.form_version = ctx.form_version[:40]
+    if ctx.device_time:
+        instance.device_updated_at = ctx.device_time
+
+
+def _record_version(spec, instance, ctx, changed, now):
+    RecordVersion.objects.create(
+        record_type=spec.name,
+        record_id=instance.pk,
+        version=instance.version,
+        data=snapshot(spec, instance),
+        changed_fields=sorted(changed),
+        author=ctx.actor,
+        device=ctx.device,
+        mutation_id=ctx.mutation.pk if ctx.mutation is not None else None,
+        at=now,
+    )
+
+
+def _audit(spec, instance, ctx, action, **detail):
+    if ctx.audit:
+        audit_record(
+            action=action,
+            actor=ctx.actor,
+            device=ctx.device,
+            obj=instance,
+            object_type=spec.name,
+            request=ctx.request,
+            version=instance.version,
+            **detail,
+        )
+
+
+def _is_locked(spec, instance):
+    shift = spec.lock_shift(instance)
+    return shift is not None and shift.is_locked
+
+
+def record_create(*, spec, ctx, data, record_id=None, team_id=None):
+    """Create a record from client values. A record added to an approved shift log is flagged late."""
+    values = parse_fields(spec, data, partial=False)
+    team = _resolve_team(spec, ctx.actor, team_id)
+    _check_restricted(spec, ctx.actor, team.program_id, values)
+    _check_references(spec, ctx.actor, values)
+    now = timezone.now()
+    with transaction.atomic():
+        if record_id is not None and spec.model._base_manager.filter(pk=record_id).exists():
+            raise DomainError("record_exists", f"A {spec.name} with this id already exists.", status_code=409)
+        instance = spec.model(
+            program=team.program,
+            team=team,
+            created_by=ctx.actor,
+            created_on_device=ctx.device,
+            server_received_at=now,
+            device_created_at=ctx.device_time,
+        )
+        if record_id is not None:
+            instance.pk = record_id
+        for name, value in values.items():
+            setattr(instance, name, value)
+        _stamp(instance, ctx, now)
+        instance.is_late = _is_locked(spec, instance)
+        instance.full_clean()
+        instance.save(force_insert=True)
+        _record_version(spec, instance, ctx, values.keys(), now)
+        write_changes(record_change_rows(spec.name, instance, Change.Op.UPSERT))
+        _audit(spec, instance, ctx, AuditEvent.Action.RECORD_CREATE, late=instance.is_late)
+    return WriteResult("applied", instance, instance.version)
+
+
+def _base_snapshot(spec, instance, base_version):
+    if base_version is None or base_version == instance.version:
+        return None
+    if base_version > instance.version or base_version < 1:
+        raise DomainError("invalid_base_version", "The base version is not one the server issued.")
+    row = RecordVersion.objects.filter(record_id=instance.pk, version=base_version).first()
+    return row.data if row else {}
+
+
+def _key(value):
+    return json.dumps(value, sort_keys=True)
+
+
+def _merge_items(base, theirs, mine):
+    """Three-way merge of lists as sets of items: both sides' additions kept, both sides' removals honoured."""
+    base_keys = {_key(x) for x in base or []}
+    mine_keys = {_key(x) for x in mine or []}
+    removed = base_keys - mine_keys
+    result, seen = [], set()
+    for item in list(theirs or []) + list(mine or []):
+        k = _key(item)
+        if k in seen or k in removed:
+            continue
+        seen.add(k)
+        result.append(item)
+    return result
+
+
+def _merge_counts(base, theirs, mine):
+    base, theirs, mine = base or {}, theirs or {}, mine or {}
+    out = {}
+    for k in sorted(set(theirs) | set(mine)):
+        value = theirs.get(k, 0) + (mine.get(k, 0) - base.get(k, 0))
+        if value > 0:
+            out[k] = value
+    return out
+
+
+def _merge_text(theirs, mine):
+    if not theirs:
+        return mine
+    if not mine:
+        return theirs
+    return f"{theirs}{MERGE_SEPARATOR}{mine}"
+
+
+def merge_fields(spec, instance, current, base, incoming, values):
+    """Decide each incoming field against the current value and the base the client edited.
+
+    Returns (apply: {name: python value}, merged: [names], losers: [(name, policy, base, current, incoming)]).
+    """
+    apply, merged, losers = {}, [], []
+    for name, mine in incoming.items():
+        theirs = current.get(name)
+        if mine == theirs:
+            continue
+        if base is None:  # the client edited the current version: nothing to merge
+            apply[name] = values[name]
+            continue
+        b = base.get(name)
+        if b == theirs:  # nobody else changed this field since the client's base
+            apply[name] = values[name]
+            continue
+        if b == mine:  # the client sent the field unchanged; the newer server value stands
+            continue
+        policy = spec.policies[name]
+        if policy in (Policy.SET, Policy.LIST):
+            apply[name] = _merge_items(b, theirs, mine)
+            merged.append(name)
+        elif policy == Policy.COUNTS:
+            apply[name] = _merge_counts(b, theirs, mine)
+            merged.append(name)
+        elif policy == Policy.TEXT:
+            apply[name] = _merge_text(theirs, mine)
+            merged.append(name)
+        elif policy == Policy.STATUS and mine in spec.transitions.get(name, {}).get(theirs, set()):
+            apply[name] = values[name]
+            merged.append(name)
+        else:  # SCALAR, or a status move the state machine forbids: the server's value stays
+            losers.append((name, policy, b, theirs, mine))
+    return apply, merged, losers
+
+
+def _last_author_id(instance):
+    return instance.updated_by_id or instance.created_by_id
+
+
+def record_update(*, spec, ctx, instance, data, base_version=None):
+    """Apply the fields a client changed, merged against whatever changed since its base version.
+
+    `instance` must come from get_for_write (locked, in scope). Edits to a
+    record on an approved shift log become an amendment request instead.
+    """
+    values = parse_fields(spec, data, partial=True)
+    if instance.deleted_at is not None:
+        raise DomainError("record_deleted", f"This {spec.name} was deleted.", status_code=409)
+    _check_restricted(spec, ctx.actor, instance.program_id, values)
+    _check_references(spec, ctx.actor, values)
+    if "team" in data:
+        raise ValidationError({"team": [ValidationError("Use the move operation to change teams.", code="read_only")]})
+    if _is_locked(spec, instance):
+        return _request_amendment(spec, ctx, instance, Change.Op.UPSERT, data, base_version)
+
+    now = timezone.now()
+    current = snapshot(spec, instance)
+    base = _base_snapshot(spec, instance, base_version)
+    incoming = {name: canonical(spec, name, value) for name, value in values.items()}
+    apply, merged, losers = merge_fields(spec, instance, current, base, incoming, values)
+    if not apply and not losers:
+        return WriteResult("applied", instance, instance.version)
+
+    for name, value in apply.items():
+        setattr(instance, name, value)
+    _stamp(instance, ctx, now)
+    instance.version += 1
+    instance.full_clean()
+    instance.save()
+    conflicts = [
+        Conflict(
+            record_type=spec.name,
+            record_id=instance.pk,
+            program_id=instance.program_id,
+            team_id=instance.team_id,
+            field=name,
+            policy=policy,
+            base_version=base_version,
+            server_version=instance.version,
+            base_value=b,
+            server_value=theirs,
+            incoming_value=mine,
+            server_author_id=_last_author_id_before(instance),
+            incoming_author=ctx.actor,
+            mutation=ctx.mutation,
+            created_at=now,
+        )
+        for name, policy, b, theirs, mine in losers
+    ]
+    Conflict.objects.bulk_create(conflicts)
+    _record_version(spec, instance, ctx, list(apply) + [c.field for c in conflicts], now)
+    write_changes(record_change_rows(spec.name, instance, Change.Op.UPSERT))
+    _audit(spec, instance, ctx, AuditEvent.Action.RECORD_UPDATE, fields=sorted(apply), conflicts=len(conflicts))
+    status = "conflict" if conflicts else ("merged" if merged else "applied")
+    return WriteResult(status, instance, instance.version, merged_fields=merged, conflicts=conflicts)
+
+
+def _last_author_id_before(instance):
+    # The author of the value that stayed is whoever wrote the version the merge found.
+    row = (
+        RecordVersion.objects.filter(record_id=instance.pk, version=instance.version - 1)
+        .values_list("author_id", flat=True)
+        .first()
+    )
+    return row or instance.created_by_id
+
+
+def record_delete(*, spec, ctx, instance, base_version=None):
+    """Delete as a tombstone. A delete based on a stale version does not erase edits it never saw: it becomes a
+    conflict for a person to decide."""
+    if instance.deleted_at is not None:
+        return WriteResult("applied", instance, instance.version)
+    if _is_locked(spec, instance):
+        return _request_amendment(spec, ctx, instance, Change.Op.DELETE, {}, base_version)
+    now = timezone.now()
+    if base_version is not None and base_version != instance.version:
+        _base_snapshot(spec, instance, base_version)  # validates the base
+        conflict = Conflict.objects.create(
+            record_type=spec.name,
+            record_id=instance.pk,
+            program_id=instance.program_id,
+            team_id=instance.team_id,
+            field="_deleted",
+            policy=Policy.SCALAR,
+            base_version=base_version,
+            server_version=instance.version,
+            base_value=False,
+            server_value=False,
+            incoming_value=True,
+            server_author_id=_last_author_id(instance),
+            incoming_author=ctx.actor,
+            mutation=ctx.mutation,
+            created_at=now,
+        )
+        return WriteResult("conflict", instance, instance.version, conflicts=[conflict])
+    instance.deleted_at = now
+    _stamp(instance, ctx, now)
+    instance.version += 1
+    instance.save()
+    _record_version(spec, instance, ctx, ["_deleted"], now)
+    write_changes(record_change_rows(spec.name, instance, Change.Op.DELETE))
+    _audit(spec, instance, ctx, AuditEvent.Action.RECORD_DELETE)
+    return WriteResult("applied", instance, instance.version)
+
+
+def record_move(*, spec, ctx, instance, team_id):
+    """Reassign a record to another team of the same program (supervisors and program admins).
+
+    Devices of the old team get a removal on their next pull.
+    """
+    role = selectors.role_in_program(ctx.actor, instance.program_id)
+    if role not in TEAM_MOVE_ROLES:
+        raise DomainError("permission_denied", "Only a supervisor or program admin can move records.", status_code=403)
+    target = _resolve_team(spec, ctx.actor, team_id)
+    if target.program_id != instance.program_id:
+        raise ValidationError({"team": [ValidationError("Records stay in their program.", code="wrong_program")]})
+    if _is_locked(spec, instance):
+        raise DomainError("record_locked", "The record is on an approved shift log.", status_code=409)
+    if target.pk == instance.team_id:
+        return WriteResult("applied", instance, instance.version)
+    now = timezone.now()
+    old_team_id = instance.team_id
+    instance.team = target
+    _stamp(instance, ctx, now)
+    instance.version += 1
+    instance.full_clean()
+    instance.save()
+    _record_version(spec, instance, ctx, ["team"], now)
+    write_changes(record_change_rows(spec.name, instance, Change.Op.UPSERT, old_team_id=old_team_id))
+    _audit(spec, instance, ctx, AuditEvent.Action.RECORD_UPDATE, fields=["team"], from_team=old_team_id)
+    return WriteResult("applied", instance, instance.version)
+
+
+def _request_amendment(spec, ctx, instance, op, data, base_version):
+    shift = spec.lock_shift(instance)
+    amendment = Amendment.objects.create(
+        record_type=spec.name,
+        record_id=instance.pk,
+        op="delete" if op == Change.Op.DELETE else "update",
+        program_id=instance.program_id,
+        team_id=instance.team_id,
+        shift=shift,
+        mutation=ctx.mutation,
+        requested_by=ctx.actor,
+        base_version=base_version,
+        changes=data,
+    )
+    return WriteResult("amendment", instance, instance.version, amendment=amendment)
