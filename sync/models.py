@@ -109,7 +109,9 @@ class Mutation(models.Model):
     id = models.UUIDField(primary_key=True, help_text="Client mutation id.")
     device = models.ForeignKey("responders.Device", on_delete=models.PROTECT, related_name="mutations")
     user = models.ForeignKey("responders.User", on_delete=models.PROTECT, related_name="+")
-    seq = models.PositiveBigIntegerField()
+    seq = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Device order; empty for server-side replays."
+    )
     record_type = models.CharField(max_length=32)
     record_id = models.UUIDField()
     op = models.CharField(max_length=8, choices=Op.choices)

@@ -1,0 +1,345 @@
+"""Push: apply a device's mutations in the device's order, each atomically, none lost.
+
+One push is one database transaction holding the device's sync-state row
+lock, so two pushes from one device never interleave. Each mutation runs
+in a savepoint: a bad one is rolled back alone and recorded as rejected
+(quarantined) while the others apply. The Mutation row, which makes a
+replay idempotent, is written in the same transaction as the change it
+describes, so both commit or neither does.
+"""
+
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from audit.models import AuditEvent
+from audit.services import audit_record
+from backend.errors import DomainError, django_validation_error_fields
+from responders import selectors
+
+from .models import DeviceSyncState, Mutation, QuarantinedPush
+from .records import WriteContext, get_for_write, record_create, record_delete, record_update
+from .registry import get_spec
+
+OPS = {"create", "update", "delete"}
+
+
+@dataclass
+class Envelope:
+    """A mutation whose envelope was readable (id, seq, type, op, record id)."""
+
+    index: int
+    mutation_id: uuid.UUID
+    seq: int
+    type: str
+    op: str
+    record_id: uuid.UUID
+    base_version: int | None
+    fields: dict
+    team: int | None
+    device_time: object
+    form_version: str
+    raw: dict
+
+
+def _envelope_error(index, raw, code, message):
+    mid = raw.get("mutation_id") if isinstance(raw, dict) else None
+    return {
+        "index": index,
+        "mutation_id": mid if isinstance(mid, str) else None,
+        "status": "rejected",
+        "code": code,
+        "message": message,
+        "fields": {},
+    }
+
+
+def _uuid(value):
+    try:
+        return uuid.UUID(str(value)) if value is not None else None
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def read_envelope(index, raw):
+    """Validate one mutation's envelope. Returns (Envelope, None) or (None, error result)."""
+    if not isinstance(raw, dict):
+        return None, _envelope_error(index, raw, "invalid_mutation", "A mutation is an object.")
+    mid, rid = _uuid(raw.get("mutation_id")), _uuid(raw.get("id"))
+    seq, op, kind = raw.get("seq"), raw.get("op"), raw.get("type")
+    base, fields, team = raw.get("base_version"), raw.get("fields", {}), raw.get("team")
+    problems = []
+    if mid is None:
+        problems.append("mutation_id must be a UUID")
+    if rid is None:
+        problems.append("id must be a UUID")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= 2**62:
+        problems.append("seq must be a positive integer")
+    if op not in OPS:
+        problems.append("op must be create, update or delete")
+    if not isinstance(kind, str) or len(kind) > 32:
+        problems.append("type must be a record type")
+    if base is not None and (not isinstance(base, int) or isinstance(base, bool) or base < 1):
+        problems.append("base_version must be a positive integer")
+    if not isinstance(fields, dict):
+        problems.append("fields must be an object")
+    if team is not None and (not isinstance(team, int) or isinstance(team, bool)):
+        problems.append("team must be a team id")
+    if problems:
+        return None, _envelope_error(index, raw, "invalid_mutation", "; ".join(problems) + ".")
+    device_time = raw.get("device_time")
+    device_time = parse_datetime(device_time) if isinstance(device_time, str) else None
+    form_version = raw.get("form_version") if isinstance(raw.get("form_version"), str) else ""
+    return Envelope(index, mid, seq, kind, op, rid, base, fields, team, device_time, form_version[:40], raw), None
+
+
+def _result(env_or_row, status, **extra):
+    if isinstance(env_or_row, Mutation):
+        mid, seq, kind, rid = env_or_row.pk, env_or_row.seq, env_or_row.record_type, env_or_row.record_id
+    else:
+        mid, seq, kind, rid = env_or_row.mutation_id, env_or_row.seq, env_or_row.type, env_or_row.record_id
+    body = {"mutation_id": str(mid), "seq": seq, "type": kind, "id": str(rid), "status": status}
+    body.update(extra)
+    return body
+
+
+def _apply(user, device, app_version, mutation, request):
+    """Apply one mutation in a savepoint. Returns (status, result extras, program_id, team_id)."""
+    spec = get_spec(mutation.record_type)
+    payload = mutation.payload
+    ctx = WriteContext(
+        actor=user,
+        device=device,
+        mutation=mutation,
+        app_version=app_version,
+        form_version=payload.get("form_version") or "",
+        device_time=parse_datetime(payload["device_time"]) if isinstance(payload.get("device_time"), str) else None,
+        request=request,
+    )
+    fields = payload.get("fields") or {}
+    if mutation.op == "create":
+        result = record_create(
+            spec=spec, ctx=ctx, data=fields, record_id=mutation.record_id, team_id=payload.get("team")
+        )
+    else:
+        instance = get_for_write(spec, user, mutation.record_id)
+        if mutation.op == "update":
+            result = record_update(
+                spec=spec, ctx=ctx, instance=instance, data=fields, base_version=mutation.base_version
+            )
+        else:
+            result = record_delete(spec=spec, ctx=ctx, instance=instance, base_version=mutation.base_version)
+    extras = {"version": result.version}
+    if result.merged_fields:
+        extras["merged_fields"] = result.merged_fields
+    if result.conflicts:
+        extras["conflicts"] = [{"id": str(c.pk), "field": c.field} for c in result.conflicts]
+    if result.amendment is not None:
+        extras["amendment_id"] = str(result.amendment.pk)
+    if result.status == "conflict" and mutation.op == "delete":
+        extras["record"] = None
+    return result.status, extras, result.instance.program_id, result.instance.team_id
+
+
+def _intended_scope(user, mutation):
+    """The team a rejected mutation was meant for, when the author may see it: so its supervisor sees it too."""
+    from responders.models import Team
+
+    from .records import scoped_queryset
+
+    readable = selectors.readable_team_ids(user)
+    if mutation.op == "create":
+        team_id = mutation.payload.get("team")
+        if team_id is None and len(readable) == 1:
+            team_id = next(iter(readable))
+    else:
+        try:
+            spec = get_spec(mutation.record_type)
+        except DomainError:
+            return None, None
+        team_id = (
+            scoped_queryset(spec, user, include_deleted=True)
+            .filter(pk=mutation.record_id)
+            .values_list("team_id", flat=True)
+            .first()
+        )
+    if team_id not in readable:
+        return None, None
+    return Team.objects.filter(pk=team_id).values_list("program_id", flat=True).first(), team_id
+
+
+def process_mutation(user, device, app_version, mutation, request=None):
+    """Apply a stored mutation (status pending) and store its outcome. Never raises for the client's faults."""
+    try:
+        with transaction.atomic():
+            status, extras, program_id, team_id = _apply(user, device, app_version, mutation, request)
+    except ValidationError as exc:
+        status, program_id, team_id = Mutation.Status.REJECTED, None, None
+        extras = {
+            "code": "validation_error",
+            "message": "Some fields are not valid.",
+            "fields": django_validation_error_fields(exc),
+        }
+    except DomainError as exc:
+        status, program_id, team_id = Mutation.Status.REJECTED, None, None
+        extras = {"code": exc.code, "message": exc.message, "fields": exc.fields}
+    except IntegrityError:
+        status, program_id, team_id = Mutation.Status.REJECTED, None, None
+        extras = {
+            "code": "integrity_error",
+            "message": "The change clashes with another record (a unique value?).",
+            "fields": {},
+        }
+    if status == Mutation.Status.REJECTED:
+        program_id, team_id = _intended_scope(user, mutation)
+    mutation.status = status
+    mutation.result = _result(mutation, status, **extras)
+    mutation.reason_code = extras.get("code", "")
+    mutation.processed_at = timezone.now()
+    mutation.program_id = program_id
+    mutation.team_id = team_id
+    mutation.save(update_fields=["status", "result", "reason_code", "processed_at", "program", "team"])
+    return mutation.result
+
+
+def push(*, user, device, protocol, app_version, mutations, request=None):
+    """Apply a batch. Returns {"results": [...in request order], "next_seq": n}."""
+    results = [None] * len(mutations)
+    envelopes = []
+    for index, raw in enumerate(mutations):
+        env, error = read_envelope(index, raw)
+        if error:
+            results[index] = error
+        else:
+            envelopes.append(env)
+    if any(r is not None for r in results):
+        # Unreadable mutations cannot be tracked by id; keep them whole for a person to look at.
+        bad = [mutations[i] for i, r in enumerate(results) if r is not None]
+        QuarantinedPush.objects.create(
+            device=device,
+            user=user,
+            protocol=str(protocol),
+            app_version=app_version,
+            reason_code="invalid_mutation",
+            body={"mutations": bad},
+        )
+
+    with transaction.atomic():
+        state, _ = DeviceSyncState.objects.select_for_update().get_or_create(device=device)
+        known = {m.pk: m for m in Mutation.objects.filter(pk__in=[e.mutation_id for e in envelopes])}
+        seen_in_batch = set()
+        for env in sorted(envelopes, key=lambda e: (e.seq, e.index)):
+            existing = known.get(env.mutation_id)
+            if env.mutation_id in seen_in_batch:
+                results[env.index] = _result(
+                    env,
+                    "rejected",
+                    code="duplicate_in_batch",
+                    message="This mutation id appears twice in the batch.",
+                    fields={},
+                )
+                continue
+            seen_in_batch.add(env.mutation_id)
+            if existing is not None:
+                if existing.device_id != device.pk or existing.seq != env.seq:
+                    results[env.index] = _result(
+                        env,
+                        "rejected",
+                        code="mutation_id_reused",
+                        message="This mutation id was used for another mutation.",
+                        fields={},
+                    )
+                    continue
+                existing.refresh_from_db()  # an earlier mutation of this batch may have released it
+                if existing.status == Mutation.Status.PENDING:
+                    results[env.index] = _result(env, "pending", waiting_for_seq=state.next_seq)
+                else:
+                    results[env.index] = {**existing.result, "duplicate": True}
+                continue
+            if env.seq < state.next_seq:
+                results[env.index] = _result(
+                    env,
+                    "rejected",
+                    code="sequence_reused",
+                    fields={},
+                    message="This device already sent a different mutation with this seq; a reinstalled app "
+                    "must register as a new device.",
+                )
+                continue
+            row = Mutation.objects.create(
+                id=env.mutation_id,
+                device=device,
+                user=user,
+                seq=env.seq,
+                record_type=env.type,
+                record_id=env.record_id,
+                op=env.op,
+                base_version=env.base_version,
+                payload=env.raw,
+                status=Mutation.Status.PENDING,
+                protocol=protocol,
+                app_version=app_version[:40],
+                result={},
+            )
+            if env.seq > state.next_seq:
+                row.result = _result(row, "pending", waiting_for_seq=state.next_seq)
+                row.save(update_fields=["result"])
+                results[env.index] = row.result
+                continue
+            results[env.index] = process_mutation(user, device, app_version, row, request)
+            state.next_seq += 1
+            _drain(user, device, app_version, state, request)
+        state.last_push_at = timezone.now()
+        state.save(update_fields=["next_seq", "last_push_at"])
+        counts = {}
+        for r in results:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        audit_record(
+            action=AuditEvent.Action.SYNC_PUSH,
+            actor=user,
+            device=device,
+            request=request,
+            object_type="device",
+            object_id=device.pk,
+            counts=counts,
+            next_seq=state.next_seq,
+        )
+    return {"results": results, "next_seq": state.next_seq}
+
+
+def _drain(user, device, app_version, state, request):
+    """Apply earlier-received mutations that were waiting for the one just applied."""
+    while True:
+        waiting = Mutation.objects.filter(device=device, seq=state.next_seq, status=Mutation.Status.PENDING).first()
+        if waiting is None:
+            return
+        process_mutation(waiting.user, device, waiting.app_version or app_version, waiting, request)
+        state.next_seq += 1
+
+
+def quarantine_unsupported(*, user, device, protocol, app_version, body):
+    """Keep a push from an app speaking a protocol this server does not: nothing it carried is lost."""
+    QuarantinedPush.objects.create(
+        device=device,
+        user=user,
+        protocol=str(protocol)[:20],
+        app_version=str(app_version)[:40],
+        reason_code="unsupported_protocol",
+        body=body,
+    )
+
+
+def check_batch_size(mutations):
+    limit = settings.SYNC_MAX_PUSH_MUTATIONS
+    if len(mutations) > limit:
+        raise DomainError(
+            "batch_too_large",
+            f"Send at most {limit} mutations per push; split the queue.",
+            status_code=413,
+            extra={"limit": limit},
+        )

@@ -1,0 +1,197 @@
+"""People acting on what the engine kept: resolving conflicts, replaying or dismissing quarantined mutations."""
+
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from audit.services import audit_record
+from backend.errors import DomainError, Forbidden, NotFound
+from responders import selectors
+
+from .models import Conflict, Mutation
+from .push import process_mutation
+from .records import WriteContext, get_for_write, record_delete, record_update
+from .registry import get_spec
+
+
+def conflict_resolve(*, conflict_id, actor, resolution, value=None, request=None):
+    """A supervisor decides a conflict. Taking the incoming or a new value is a new record version, so it syncs."""
+    with transaction.atomic():
+        conflict = (
+            Conflict.objects.select_for_update()
+            .filter(pk=conflict_id, team_id__in=selectors.readable_team_ids(actor))
+            .first()
+        )
+        if conflict is None:
+            raise NotFound("No such conflict.")
+        if not selectors.can_review_team(actor, conflict.team_id):
+            raise Forbidden("Only a supervisor of this team can resolve its conflicts.")
+        if conflict.status == Conflict.Status.RESOLVED:
+            raise DomainError("already_resolved", "This conflict was already resolved.", status_code=409)
+        spec = get_spec(conflict.record_type)
+        ctx = WriteContext(actor=actor, device=getattr(actor, "current_device", None), request=request)
+        chosen = None
+        if resolution == Conflict.Resolution.TAKE_INCOMING:
+            chosen = conflict.incoming_value
+        elif resolution == Conflict.Resolution.CUSTOM:
+            chosen = value
+        elif resolution != Conflict.Resolution.KEEP_SERVER:
+            raise DomainError("invalid_resolution", "Resolution is keep_server, take_incoming or custom.")
+        version = None
+        if resolution != Conflict.Resolution.KEEP_SERVER:
+            instance = get_for_write(spec, actor, conflict.record_id)
+            if conflict.field == "_deleted":
+                result = record_delete(spec=spec, ctx=ctx, instance=instance) if chosen else None
+            else:
+                result = record_update(spec=spec, ctx=ctx, instance=instance, data={conflict.field: chosen})
+            version = result.version if result else instance.version
+        conflict.status = Conflict.Status.RESOLVED
+        conflict.resolution = resolution
+        conflict.resolved_value = chosen if resolution != Conflict.Resolution.KEEP_SERVER else conflict.server_value
+        conflict.resolved_by = actor
+        conflict.resolved_at = timezone.now()
+        conflict.save()
+        audit_record(
+            action=AuditEvent.Action.CONFLICT_RESOLVED,
+            actor=actor,
+            device=ctx.device,
+            program=conflict.program,
+            object_type="conflict",
+            object_id=conflict.pk,
+            request=request,
+            resolution=resolution,
+            record=str(conflict.record_id),
+            field=conflict.field,
+            version=version,
+        )
+    return conflict
+
+
+def quarantine_queryset(user):
+    """Rejected or waiting mutations the user may see: their own, and their teams' for supervisors."""
+    review = selectors.reviewable_team_ids(user)
+    from django.db.models import Q
+
+    return (
+        Mutation.objects.filter(
+            status__in=[Mutation.Status.REJECTED, Mutation.Status.PENDING],
+            replayed_as__isnull=True,
+            dismissed_at__isnull=True,
+        )
+        .filter(Q(user=user) | Q(team_id__in=review))
+        .order_by("received_at", "id")
+    )
+
+
+def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, request=None):
+    """Apply a corrected copy of a rejected mutation. The original stays, linked to its replay."""
+    with transaction.atomic():
+        original = quarantine_queryset(actor).select_for_update(of=("self",)).filter(pk=mutation_id).first()
+        if original is None:
+            raise NotFound("No such quarantined mutation.")
+        if original.status != Mutation.Status.REJECTED:
+            raise DomainError("not_rejected", "Only rejected mutations can be replayed.", status_code=409)
+        payload = dict(original.payload)
+        if fields is not None:
+            payload["fields"] = fields
+        if base_version is not None:
+            payload["base_version"] = base_version
+        replay = Mutation.objects.create(
+            id=uuid.uuid4(),
+            device=original.device,
+            user=actor,
+            seq=None,
+            record_type=original.record_type,
+            record_id=original.record_id,
+            op=original.op,
+            base_version=payload.get("base_version"),
+            payload=payload,
+            status=Mutation.Status.PENDING,
+            protocol=original.protocol,
+            app_version=original.app_version,
+        )
+        result = process_mutation(actor, original.device, original.app_version, replay, request)
+        original.replayed_as = replay
+        original.save(update_fields=["replayed_as"])
+        audit_record(
+            action=AuditEvent.Action.MUTATION_REPLAYED,
+            actor=actor,
+            object_type="mutation",
+            object_id=original.pk,
+            request=request,
+            replay=str(replay.pk),
+            status=result["status"],
+        )
+    return result
+
+
+def mutation_dismiss(*, mutation_id, actor, request=None):
+    """A supervisor closes a quarantined mutation that should not be applied (kept, never deleted)."""
+    with transaction.atomic():
+        mutation = quarantine_queryset(actor).select_for_update(of=("self",)).filter(pk=mutation_id).first()
+        if mutation is None:
+            raise NotFound("No such quarantined mutation.")
+        if not (mutation.team_id and selectors.can_review_team(actor, mutation.team_id)):
+            raise Forbidden("Only a supervisor of this team can dismiss its quarantined mutations.")
+        mutation.dismissed_at = timezone.now()
+        mutation.dismissed_by = actor
+        mutation.save(update_fields=["dismissed_at", "dismissed_by"])
+        audit_record(
+            action=AuditEvent.Action.MUTATION_REPLAYED,
+            actor=actor,
+            object_type="mutation",
+            object_id=mutation.pk,
+            request=request,
+            dismissed=True,
+        )
+    return mutation
+
+
+def tombstones_purge(*, older_than=None):
+    """Forget deleted records and removal markers older than the retention period.
+
+    Afterwards a cursor from before the newest purged change could miss a
+    delete, so pulls with such a cursor get 410 cursor_expired and resync
+    from scratch instead of resurrecting deleted rows.
+    """
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models import Max
+
+    from .changes import is_postgres
+    from .models import Change, RecordVersion, SyncHorizon
+    from .registry import ordered_specs
+
+    cutoff = older_than or timezone.now() - timedelta(days=settings.SYNC_TOMBSTONE_RETENTION_DAYS)
+    purged = 0
+    with transaction.atomic():
+        horizon, _ = SyncHorizon.objects.select_for_update().get_or_create(pk=1)
+        stale = Change.objects.filter(op__in=[Change.Op.DELETE, Change.Op.REMOVE], changed_at__lt=cutoff)
+        if is_postgres():
+            from django.db import connection
+
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT MAX(txid::text::bigint) FROM sync_change WHERE op IN ('delete', 'remove') "
+                    "AND changed_at < %s",
+                    [cutoff],
+                )
+                top = cursor.fetchone()[0]
+        else:
+            top = stale.aggregate(top=Max("txid"))["top"]
+        if top is None:
+            return 0
+        for spec in ordered_specs():
+            gone = list(spec.model._base_manager.filter(deleted_at__lt=cutoff).values_list("pk", flat=True))
+            if gone:
+                RecordVersion.objects.filter(record_id__in=gone).delete()
+                spec.model._base_manager.filter(pk__in=gone).delete()
+                purged += len(gone)
+        stale.delete()
+        horizon.purged_below_txid = max(horizon.purged_below_txid, top + 1)
+        horizon.purged_at = timezone.now()
+        horizon.save()
+    return purged

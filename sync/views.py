@@ -1,0 +1,205 @@
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from backend.errors import DomainError, error_body
+from responders import selectors
+
+from . import pull as pull_engine
+from . import push as push_engine
+from . import services
+from .models import Amendment, Conflict
+from .serializers import (
+    AmendmentOutput,
+    ConflictOutput,
+    ConflictResolveInput,
+    MutationResult,
+    PullOutput,
+    PushInput,
+    PushOutput,
+    QuarantineOutput,
+    ReplayInput,
+)
+
+
+def _protocol(value):
+    """The client's protocol version, or a clear 400 (missing) / 426 (unsupported)."""
+    if value is None or value == "":
+        raise DomainError("protocol_required", "Say which sync protocol version the app speaks (protocol=1).")
+    try:
+        version = int(value)
+    except (TypeError, ValueError):
+        raise DomainError("protocol_required", "protocol must be an integer.") from None
+    return version
+
+
+def _upgrade_required(version, quarantined):
+    return Response(
+        error_body(
+            "upgrade_required",
+            "This app version speaks a sync protocol the server no longer supports; update the app. "
+            + ("Your queued changes were kept on the server." if quarantined else ""),
+            supported_protocols=list(settings.SYNC_PROTOCOL_VERSIONS),
+            quarantined=quarantined,
+        ),
+        status=426,
+    )
+
+
+class PushView(APIView):
+    """Send a batch of offline mutations; each gets its own answer (see docs/sync-protocol.md)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sync"
+
+    @extend_schema(request=PushInput, responses={200: PushOutput})
+    def post(self, request):
+        body = request.data
+        if not isinstance(body, dict):
+            raise DomainError("invalid_push", "The body is an object with protocol and mutations.")
+        version = _protocol(body.get("protocol"))
+        app_version = body.get("app_version") if isinstance(body.get("app_version"), str) else ""
+        if version not in settings.SYNC_PROTOCOL_VERSIONS:
+            push_engine.quarantine_unsupported(
+                user=request.user, device=request.device, protocol=version, app_version=app_version, body=body
+            )
+            return _upgrade_required(version, quarantined=True)
+        mutations = body.get("mutations")
+        if not isinstance(mutations, list):
+            raise DomainError(
+                "invalid_push",
+                "mutations must be a list.",
+                fields={"mutations": [{"code": "wrong_type", "message": "Expected a list."}]},
+            )
+        push_engine.check_batch_size(mutations)
+        outcome = push_engine.push(
+            user=request.user,
+            device=request.device,
+            protocol=version,
+            app_version=app_version,
+            mutations=mutations,
+            request=request,
+        )
+        return Response({"protocol": version, **outcome, "server_time": timezone.now().isoformat()})
+
+
+class PullView(APIView):
+    """Changes in your scope since your cursor, a page at a time (see docs/sync-protocol.md)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sync"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("protocol", int, required=True, description="Sync protocol version (1)."),
+            OpenApiParameter("cursor", str, description="The cursor from the last page; omit on first sync."),
+            OpenApiParameter("limit", int, description=f"Page size, at most {settings.SYNC_MAX_PULL_PAGE}."),
+        ],
+        responses={200: PullOutput},
+    )
+    def get(self, request):
+        version = _protocol(request.query_params.get("protocol"))
+        if version not in settings.SYNC_PROTOCOL_VERSIONS:
+            return _upgrade_required(version, quarantined=False)
+        limit = request.query_params.get("limit")
+        try:
+            limit = int(limit) if limit not in (None, "") else None
+        except ValueError:
+            raise DomainError("invalid_limit", "limit must be an integer.") from None
+        if limit is not None and limit < 1:
+            raise DomainError("invalid_limit", "limit must be at least 1.")
+        cursor = request.query_params.get("cursor") or None
+        if cursor is not None and len(cursor) > 8192:
+            raise DomainError("invalid_cursor", "The cursor is not one this server issued; pull without one.")
+        page = pull_engine.pull(user=request.user, device=request.device, cursor=cursor, limit=limit, request=request)
+        return Response({"protocol": version, **page})
+
+
+class ConflictListView(ListAPIView):
+    """Conflicts you caused, and (supervisors) your teams' conflicts. ?status=open|resolved"""
+
+    serializer_class = ConflictOutput
+
+    def get_queryset(self):
+        from django.db.models import Q
+
+        user = self.request.user
+        qs = Conflict.objects.filter(
+            Q(team_id__in=selectors.reviewable_team_ids(user))
+            | Q(incoming_author=user, team_id__in=selectors.readable_team_ids(user))
+        ).order_by("-created_at", "id")
+        status = self.request.query_params.get("status")
+        if status in Conflict.Status.values:
+            qs = qs.filter(status=status)
+        return qs
+
+
+class ConflictResolveView(APIView):
+    """Supervisors: keep the server's value, take the incoming one, or set a new one."""
+
+    @extend_schema(request=ConflictResolveInput, responses={200: ConflictOutput})
+    def post(self, request, conflict_id):
+        data = ConflictResolveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        conflict = services.conflict_resolve(
+            conflict_id=conflict_id, actor=request.user, request=request, **data.validated_data
+        )
+        return Response(ConflictOutput(conflict).data)
+
+
+class QuarantineListView(ListAPIView):
+    """Mutations the server could not apply (rejected) or that wait for earlier ones (pending)."""
+
+    serializer_class = QuarantineOutput
+
+    def get_queryset(self):
+        return services.quarantine_queryset(self.request.user)
+
+
+class QuarantineReplayView(APIView):
+    """Apply a corrected copy of a rejected mutation (its author or a supervisor)."""
+
+    @extend_schema(request=ReplayInput, responses={200: MutationResult})
+    def post(self, request, mutation_id):
+        data = ReplayInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(
+            services.mutation_replay(
+                mutation_id=mutation_id, actor=request.user, request=request, **data.validated_data
+            )
+        )
+
+
+class QuarantineDismissView(APIView):
+    """Supervisors: close a rejected mutation that should not be applied. It stays on record."""
+
+    @extend_schema(request=None, responses={200: QuarantineOutput})
+    def post(self, request, mutation_id):
+        return Response(
+            QuarantineOutput(
+                services.mutation_dismiss(mutation_id=mutation_id, actor=request.user, request=request)
+            ).data
+        )
+
+
+class AmendmentListView(ListAPIView):
+    """Amendment requests to records on approved shift logs: your own, and (supervisors) your teams'."""
+
+    serializer_class = AmendmentOutput
+
+    def get_queryset(self):
+        from django.db.models import Q
+
+        user = self.request.user
+        qs = Amendment.objects.filter(
+            Q(team_id__in=selectors.reviewable_team_ids(user))
+            | Q(requested_by=user, team_id__in=selectors.readable_team_ids(user))
+        ).order_by("-created_at", "id")
+        status = self.request.query_params.get("status")
+        if status in Amendment.Status.values:
+            qs = qs.filter(status=status)
+        return qs
