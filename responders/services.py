@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -56,7 +56,7 @@ def _issue_pair(family, now):
     return TokenPair(
         access=str(access),
         refresh=raw,
-        access_expires_at=timezone.datetime.fromtimestamp(access["exp"], tz=timezone.UTC),
+        access_expires_at=datetime.fromtimestamp(access["exp"], tz=UTC),
         session_expires_at=family.expires_at,
         family=family,
     )
