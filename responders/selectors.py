@@ -74,4 +74,5 @@ def scope_fingerprint(user):
     (removals for lost teams, a backfill for new ones, everything again
     when a role change alters which fields are visible).
     """
-    return sorted((m.program_id, m.role) for m in memberships_for(user) if m.role in RECORD_ROLES)
+    # Lists, not tuples: it travels inside a JSON cursor and must compare equal when it comes back.
+    return sorted([m.program_id, m.role] for m in memberships_for(user) if m.role in RECORD_ROLES)

@@ -1,0 +1,120 @@
+"""Fixtures for the sync tests: two programs, two MACRO teams, devices with tokens, a client per device."""
+
+import uuid
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from responders.models import Device, Membership, Organization, Program, Role, Team, TokenFamily, User
+from sync.client import SyncClient
+
+
+def issue_access_token(user, device):
+    """A real access token for a real session (without paying for Argon2 on every test)."""
+    from datetime import timedelta
+
+    from responders.services import _issue_pair
+
+    now = timezone.now()
+    family = TokenFamily.objects.create(
+        user=user, device=device, created_at=now, last_used_at=now, expires_at=now + timedelta(hours=12)
+    )
+    return _issue_pair(family, now).access
+
+
+class APITransport:
+    """The reference client's transport over Django's test client (same code path as HTTP)."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def __call__(self, method, path, body=None, params=None):
+        if method == "GET":
+            response = self.api.get(path, params or {})
+        else:
+            response = self.api.post(path, body, format="json")
+        return response.status_code, response.json() if response.content else None
+
+
+class Field:
+    """Who is who in a sync test."""
+
+    def __init__(self):
+        org = Organization.objects.create(name="Oakland", slug=f"oak-{uuid.uuid4().hex[:6]}")
+        self.macro = Program.objects.create(organization=org, code="MACRO", name="MACRO")
+        self.dvp = Program.objects.create(organization=org, code="DVP", name="DVP")
+        self.team_a = Team.objects.create(program=self.macro, code="van-1", name="Van 1")
+        self.team_b = Team.objects.create(program=self.macro, code="van-2", name="Van 2")
+        self.team_d = Team.objects.create(program=self.dvp, code="zone-east", name="Zone East")
+        self.responder = self.user("responder", self.macro, self.team_a, Role.FIELD_RESPONDER)
+        self.partner = self.user("partner", self.macro, self.team_a, Role.FIELD_RESPONDER)
+        self.other_team = self.user("other_team", self.macro, self.team_b, Role.FIELD_RESPONDER)
+        self.supervisor = self.user("supervisor", self.macro, self.team_a, Role.SUPERVISOR)
+        self.program_supervisor = self.user("program_supervisor", self.macro, None, Role.SUPERVISOR)
+        self.interrupter = self.user("interrupter", self.dvp, self.team_d, Role.FIELD_RESPONDER)
+        self.coordinator = self.user("coordinator", self.dvp, self.team_d, Role.COORDINATOR)
+
+    def user(self, name, program, team, role):
+        user = User.objects.create(username=f"{name}-{uuid.uuid4().hex[:6]}")
+        Membership.objects.create(user=user, program=program, team=team, role=role)
+        return user
+
+    def device(self, user):
+        return Device.objects.create(id=uuid.uuid4(), user=user, name=f"{user.username}-phone")
+
+    def api(self, user, device=None):
+        device = device or self.device(user)
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_access_token(user, device)}")
+        api.device = device
+        return api
+
+    def client(self, user, device=None, batch_size=100):
+        return SyncClient(APITransport(self.api(user, device)), batch_size=batch_size)
+
+
+@pytest.fixture
+def field(db):
+    return Field()
+
+
+@pytest.fixture
+def tfield(transactional_db):
+    return Field()
+
+
+def push(api, *mutations, protocol=1):
+    return api.post("/api/v1/sync/push", {"protocol": protocol, "mutations": list(mutations)}, format="json")
+
+
+def pull(api, cursor=None, limit=None):
+    params = {"protocol": 1}
+    if cursor:
+        params["cursor"] = cursor
+    if limit:
+        params["limit"] = limit
+    return api.get("/api/v1/sync/pull", params)
+
+
+def mutation(seq, op="create", type_="engagement", record_id=None, fields=None, base_version=None, **extra):
+    body = {
+        "mutation_id": str(uuid.uuid4()),
+        "seq": seq,
+        "type": type_,
+        "op": op,
+        "id": str(record_id or uuid.uuid4()),
+        "fields": fields if fields is not None else {},
+    }
+    if base_version is not None:
+        body["base_version"] = base_version
+    body.update(extra)
+    return body
+
+
+ON_VIEW = {
+    "origin": "on_view",
+    "needs": ["housing"],
+    "supplies": {"water": 2},
+    "notes": "Checked on a man at the bus stop.",
+}
