@@ -31,6 +31,8 @@ class HttpTransport:
     """JSON over HTTP with a bearer token (urllib: no dependency beyond the standard library)."""
 
     def __init__(self, base_url, token, timeout=30):
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("The server URL must be http:// or https://")
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
@@ -39,7 +41,8 @@ class HttpTransport:
         url = self.base_url + path + ("?" + urllib.parse.urlencode(params) if params else "")
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - http(s) only, set by caller
-        request.add_header("Authorization", f"Bearer {self.token}")
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
         request.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310

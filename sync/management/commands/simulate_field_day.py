@@ -1,0 +1,171 @@
+"""Play a MACRO van's day against a running server: two crew phones offline, edits that collide, a retry
+storm, a supervisor resolving what conflicted. Prints what was applied, merged, conflicted and resolved.
+
+    make run                                  # in one terminal
+    .venv/bin/python manage.py simulate_field_day --url http://127.0.0.1:8000
+
+Uses the same database as the server to set up its accounts (sim_crew_1, sim_crew_2, sim_supervisor in
+the first MACRO team); everything else goes over HTTP with the reference client (sync/client.py).
+"""
+
+import uuid
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from responders.models import Membership, Program, Role, Team, User
+from sync.client import PROTOCOL, HttpTransport, SyncClient
+
+PASSWORD = "simulated-field-day-2026"  # noqa: S105 - simulation accounts on a demo server
+
+
+def login(base_url, username, device_id):
+    status, body = HttpTransport(base_url, token=None)(
+        "POST",
+        "/api/v1/auth/login",
+        {
+            "username": username,
+            "password": PASSWORD,
+            "device_id": str(device_id),
+            "device_name": f"{username} phone",
+            "platform": "simulated",
+        },
+    )
+    if status != 200:
+        raise CommandError(f"Login of {username} failed: {status} {body}")
+    return body["access"]
+
+
+class Command(BaseCommand):
+    help = "Simulate a field day of offline devices against a running server and print the sync outcomes."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--url", default="http://127.0.0.1:8000")
+        parser.add_argument("--contacts", type=int, default=6, help="Engagements the crew logs before losing signal.")
+
+    def handle(self, *args, url, contacts, **options):
+        url = url.rstrip("/")
+        team = Team.objects.filter(program__code=Program.Code.MACRO, is_active=True).order_by("id").first()
+        if team is None:
+            raise CommandError("No MACRO team: run `manage.py load_demo_data` first.")
+        with transaction.atomic():
+            crew = [
+                self._account("sim_crew_1", team, Role.FIELD_RESPONDER),
+                self._account("sim_crew_2", team, Role.FIELD_RESPONDER),
+            ]
+            supervisor = self._account("sim_supervisor", team, Role.SUPERVISOR)
+        say = self.stdout.write
+        say(f"Team {team} — crew {crew[0].username}, {crew[1].username}; supervisor {supervisor.username}")
+
+        phones = [SyncClient(HttpTransport(url, login(url, u.username, uuid.uuid4())), batch_size=50) for u in crew]
+        boss = SyncClient(HttpTransport(url, login(url, supervisor.username, uuid.uuid4())))
+        emt, specialist = phones
+
+        # Morning, with signal: the EMT logs contacts, both phones sync.
+        ids = [
+            emt.create(
+                "engagement",
+                {
+                    "origin": "on_view",
+                    "needs": ["housing"],
+                    "supplies": {"water": 1},
+                    "notes": f"On-view contact #{i + 1}.",
+                },
+            )
+            for i in range(contacts)
+        ]
+        ids.append(
+            emt.create(
+                "engagement",
+                {
+                    "origin": "911_dispatch",
+                    "cad_number": f"SIM-{uuid.uuid4().hex[:6]}",
+                    "call_type": "welfare check",
+                    "priority": "3",
+                    "needs": ["welfare_check"],
+                },
+            )
+        )
+        self._report("EMT, morning sync", emt.sync())
+        specialist.pull()
+        say(f"Both phones hold {len(emt.records)} / {len(specialist.records)} records.")
+
+        # Afternoon: no signal. Both edit the same contacts.
+        shared = ids[:3]
+        for rid in shared:
+            emt.update(
+                "engagement",
+                rid,
+                {
+                    "needs": ["housing", "medical"],
+                    "supplies": {"water": 3},
+                    "disposition": "transported",
+                    "notes": "EMT: transported to Highland.",
+                },
+            )
+            specialist.update(
+                "engagement",
+                rid,
+                {
+                    "needs": ["housing", "mental_health"],
+                    "supplies": {"water": 2},
+                    "disposition": "referred",
+                    "notes": "CIS: referred to shelter.",
+                },
+            )
+        specialist.delete("engagement", ids[3])
+        emt.update("engagement", ids[3], {"notes": "EMT added a note the specialist never saw."})
+        emt.update("engagement", ids[4], {"supplies": {"water": -2}})  # a typo the server must reject, not lose
+
+        # Evening: the specialist reconnects first; the EMT's first response is lost and it retries.
+        self._report("Specialist, evening push", specialist.push())
+        status, lost = emt.transport(
+            "POST", "/api/v1/sync/push", {"protocol": PROTOCOL, "mutations": [m.wire() for m in emt.outbox]}
+        )
+        say(f"EMT push sent, response lost on the way (server answered {status} for {len(lost['results'])}).")
+        self._report("EMT, retry after the lost response", emt.push())
+        emt.pull()
+        specialist.pull()
+
+        # The supervisor sees what needs a person, and resolves it.
+        status, conflicts = boss.transport("GET", "/api/v1/sync/conflicts", params={"status": "open"})
+        mine = [c for c in conflicts["results"] if c["record_id"] in ids]
+        say(f"Open conflicts for the supervisor: {len(mine)}")
+        for conflict in mine:
+            say(f"  {conflict['field']}: kept {conflict['server_value']!r}, held back {conflict['incoming_value']!r}")
+            resolution = "take_incoming" if conflict["field"] == "disposition" else "keep_server"
+            status, body = boss.transport(
+                "POST", f"/api/v1/sync/conflicts/{conflict['id']}/resolve", {"resolution": resolution}
+            )
+            say(f"  -> {resolution}: {status} {body.get('status', body.get('code'))}")
+        status, quarantine = boss.transport("GET", "/api/v1/sync/quarantine")
+        for m in quarantine["results"]:
+            if m["record_id"] in ids:
+                say(f"Quarantined: {m['op']} {m['record_type']} {m['record_id'][:8]} — {m['reason_code']}")
+        emt.pull()
+        specialist.pull()
+        same = emt.records == specialist.records
+        say(self.style.SUCCESS(f"After syncing, both phones hold {len(emt.records)} records; identical: {same}"))
+        if not same:
+            raise CommandError("The phones disagree after a full sync.")
+
+    def _account(self, username, team, role):
+        user, _ = User.objects.get_or_create(username=username, defaults={"first_name": "Sim"})
+        user.set_password(PASSWORD)
+        user.is_active = True
+        user.save()
+        Membership.objects.filter(user=user, program=team.program).exclude(team=team, role=role).update(is_active=False)
+        Membership.objects.get_or_create(user=user, program=team.program, team=team, role=role, is_active=True)
+        return user
+
+    def _report(self, title, results):
+        counts = {}
+        for r in results:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        dup = sum(1 for r in results if r.get("duplicate"))
+        extra = f", {dup} answered from the idempotency record" if dup else ""
+        self.stdout.write(f"{title}: {counts}{extra}")
+        for r in results:
+            if r["status"] in ("merged", "conflict", "rejected"):
+                detail = r.get("merged_fields") or [c["field"] for c in r.get("conflicts", [])] or r.get("code")
+                self.stdout.write(f"  {r['status']:9} {r['type']} {r['id'][:8]}: {detail}")
