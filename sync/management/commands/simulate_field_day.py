@@ -167,5 +167,12 @@ class Command(BaseCommand):
         self.stdout.write(f"{title}: {counts}{extra}")
         for r in results:
             if r["status"] in ("merged", "conflict", "rejected"):
-                detail = r.get("merged_fields") or [c["field"] for c in r.get("conflicts", [])] or r.get("code")
+                detail = r.get("code") or "; ".join(
+                    part
+                    for part in (
+                        f"merged {r['merged_fields']}" if r.get("merged_fields") else "",
+                        f"kept for review {[c['field'] for c in r.get('conflicts', [])]}" if r.get("conflicts") else "",
+                    )
+                    if part
+                )
                 self.stdout.write(f"  {r['status']:9} {r['type']} {r['id'][:8]}: {detail}")
