@@ -95,7 +95,9 @@ def pull(*, user, device, cursor=None, limit=None, request=None):
         has_more = state["b"] is not None
     if not has_more and len(changes) < limit:
         more, state["p"], has_more = _stream(user, teams_now, state["p"], limit - len(changes))
-        changes.extend(more)
+        # The stream may repeat a record the backfill just sent (it resumes from where the backfill began).
+        sent = {(c["type"], c["id"]) for c in changes}
+        changes.extend(c for c in more if (c["type"], c["id"]) not in sent)
     elif len(changes) >= limit:
         has_more = True
 

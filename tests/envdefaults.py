@@ -16,3 +16,23 @@ os.environ.setdefault("THROTTLE_USER", "100000/min")
 os.environ.setdefault("THROTTLE_ANON", "100000/min")
 os.environ.setdefault("THROTTLE_LOGIN", "100000/min")
 os.environ.setdefault("THROTTLE_SYNC", "100000/min")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that commit for real run in a serial phase (scripts/test.sh), after the parallel one.
+
+    PostgreSQL's snapshot horizon is cluster-wide: while another worker's test holds a transaction open
+    (in its own database), pulls correctly hold back newer changes, so a test that expects to see its
+    own commits at once must not run beside it.
+    """
+    import pytest
+
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transactional = (
+            "transactional_db" in item.fixturenames
+            or "live_server" in item.fixturenames
+            or (marker is not None and marker.kwargs.get("transaction"))
+        )
+        if transactional:
+            item.add_marker(pytest.mark.serial)
