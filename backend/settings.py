@@ -236,6 +236,17 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "MutationOpEnum": "sync.models.Mutation.Op",
+        "ChangeOpEnum": ["upsert", "delete", "remove"],
+        "MutationResultStatusEnum": ["applied", "merged", "conflict", "amendment", "rejected", "pending"],
+        "WriteStatusEnum": ["applied", "merged", "conflict", "amendment"],
+        "MutationStatusEnum": "sync.models.Mutation.Status",
+        "ConflictStatusEnum": "sync.models.Conflict.Status",
+        "AmendmentStatusEnum": "sync.models.Amendment.Status",
+        "CaseStatusEnum": "incidents.choices.CaseStatus",
+        "ReviewStatusEnum": "responders.models.Shift.ReviewStatus",
+    },
 }
 
 # --- Security headers (production values come from the environment) ---------

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from rest_framework import serializers
 
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -189,9 +190,24 @@ def parse_fields(spec, data, partial=True):
             {n: [ValidationError("Unknown or read-only field.", code="unknown_field")] for n in unknown}
         )
     serializer = spec.input_serializer(data=data, partial=partial)
-    if not serializer.is_valid():
-        raise _drf_to_django(serializer.errors)
+    errors = {} if serializer.is_valid() else dict(serializer.errors)
+    if not partial:
+        for name in _required_on_create(spec):
+            if name not in data and name not in errors:
+                errors[name] = [serializers.ErrorDetail("This field is required.", code="required")]
+    if errors:
+        raise _drf_to_django(errors)
     return dict(serializer.validated_data)
+
+
+def _required_on_create(spec):
+    """Fields a new record must carry: not blank, not null, and without a default."""
+    required = []
+    for name in spec.policies:
+        f = spec.model._meta.get_field(name)
+        if not f.blank and not f.null and not f.has_default() and not f.is_relation:
+            required.append(name)
+    return required
 
 
 def _drf_to_django(errors):
