@@ -1,8 +1,7 @@
-"""Fixtures for the sync tests: two programs, two MACRO teams, devices with tokens, a client per device."""
+"""Shared test helpers: a small world of programs, teams, users and devices; API clients with real tokens."""
 
 import uuid
 
-import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -47,6 +46,7 @@ class Field:
         self.team_a = Team.objects.create(program=self.macro, code="van-1", name="Van 1")
         self.team_b = Team.objects.create(program=self.macro, code="van-2", name="Van 2")
         self.team_d = Team.objects.create(program=self.dvp, code="zone-east", name="Zone East")
+        self.team_d2 = Team.objects.create(program=self.dvp, code="zone-west", name="Zone West")
         self.responder = self.user("responder", self.macro, self.team_a, Role.FIELD_RESPONDER)
         self.partner = self.user("partner", self.macro, self.team_a, Role.FIELD_RESPONDER)
         self.other_team = self.user("other_team", self.macro, self.team_b, Role.FIELD_RESPONDER)
@@ -54,6 +54,10 @@ class Field:
         self.program_supervisor = self.user("program_supervisor", self.macro, None, Role.SUPERVISOR)
         self.interrupter = self.user("interrupter", self.dvp, self.team_d, Role.FIELD_RESPONDER)
         self.coordinator = self.user("coordinator", self.dvp, self.team_d, Role.COORDINATOR)
+        self.interrupter_b = self.user("interrupter_b", self.dvp, self.team_d2, Role.FIELD_RESPONDER)
+        self.dvp_supervisor = self.user("dvp_supervisor", self.dvp, self.team_d, Role.SUPERVISOR)
+        self.macro_analyst = self.user("macro_analyst", self.macro, None, Role.ANALYST)
+        self.dvp_analyst = self.user("dvp_analyst", self.dvp, None, Role.ANALYST)
 
     def user(self, name, program, team, role):
         user = User.objects.create(username=f"{name}-{uuid.uuid4().hex[:6]}")
@@ -72,16 +76,6 @@ class Field:
 
     def client(self, user, device=None, batch_size=100):
         return SyncClient(APITransport(self.api(user, device)), batch_size=batch_size)
-
-
-@pytest.fixture
-def field(db):
-    return Field()
-
-
-@pytest.fixture
-def tfield(transactional_db):
-    return Field()
 
 
 def push(api, *mutations, protocol=1):

@@ -16,8 +16,7 @@ from sync.models import Amendment, Change, Conflict, Mutation, QuarantinedPush, 
 from sync.records import WriteContext, get_for_write, record_create, record_move
 from sync.registry import get_spec
 from sync.services import tombstones_purge
-
-from .conftest import ON_VIEW, mutation, pull, push
+from tests.support import ON_VIEW, mutation, pull, push
 
 # --- 1. No lost writes ---
 

@@ -39,8 +39,7 @@ from sync.models import Conflict, Mutation
 from sync.records import WriteContext, get_for_write, record_create, record_move, to_wire
 from sync.registry import get_spec
 from sync.services import tombstones_purge
-
-from .conftest import Field
+from tests.support import Field
 
 EXAMPLES = int(os.environ.get("SYNC_STATEFUL_EXAMPLES", "12"))
 STEPS = int(os.environ.get("SYNC_STATEFUL_STEPS", "40"))
