@@ -11,6 +11,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
+from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import AccessToken
 
 from audit.models import AuditEvent
@@ -185,7 +186,11 @@ def auth_refresh(*, refresh, request=None):
             else:
                 raise AuthError("token_already_used", "This refresh token was just used; use the new one.")
         else:
-            check_family_usable(family, now)
+            try:
+                check_family_usable(family, now)
+            except exceptions.AuthenticationFailed as exc:
+                # The refresh view has no authentication classes, so DRF would turn this into a 403.
+                raise AuthError(exc.get_codes(), str(exc.detail)) from exc
             token.used_at = now
             token.save(update_fields=["used_at"])
             TokenFamily.objects.filter(pk=family.pk).update(last_used_at=now)

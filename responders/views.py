@@ -78,10 +78,14 @@ class MeView(APIView):
 
 
 def _manageable_devices(user):
-    """Devices of users in teams this user reviews (supervisors, program admins)."""
+    """The caller's own devices, and those of people in the teams the caller reviews (supervisors, admins)."""
+    from django.db.models import Q
+
     team_ids = selectors.reviewable_team_ids(user)
     return (
-        Device.objects.filter(user__memberships__team_id__in=team_ids, user__memberships__is_active=True)
+        Device.objects.filter(
+            Q(user=user) | Q(user__memberships__team_id__in=team_ids, user__memberships__is_active=True)
+        )
         .distinct()
         .order_by("-created_at", "id")
     )
@@ -95,8 +99,7 @@ class DeviceListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return self.serializer_class.Meta.model.objects.none()
-        own = Device.objects.filter(user=self.request.user)
-        return (_manageable_devices(self.request.user) | own).distinct().order_by("-created_at", "id")
+        return _manageable_devices(self.request.user)
 
 
 class DeviceRevokeView(APIView):
@@ -104,8 +107,7 @@ class DeviceRevokeView(APIView):
 
     @extend_schema(request=None, responses={200: DeviceOutput})
     def post(self, request, device_id):
-        own = Device.objects.filter(user=request.user)
-        device = get_object_or_404((_manageable_devices(request.user) | own).distinct(), pk=device_id)
+        device = get_object_or_404(_manageable_devices(request.user), pk=device_id)
         device = services.device_revoke(device=device, actor=request.user, request=request)
         return Response(DeviceOutput(device).data)
 
