@@ -1,0 +1,79 @@
+"""Django admin for program admins: organisations, teams, people, roles and devices.
+
+Field records are changed through the API or the supervisor pages, not here,
+so every write keeps its version, change index and audit trail.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from . import services
+from .models import Device, Membership, Organization, Program, Shift, Team, User
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ("program", "team", "role", "is_active")
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    inlines = [MembershipInline]
+    list_display = ("username", "first_name", "last_name", "is_active", "last_login")
+    readonly_fields = ("failed_login_count", "locked_until", "last_login", "date_joined")
+    fieldsets = (*BaseUserAdmin.fieldsets, ("Lockout", {"fields": ("failed_login_count", "locked_until")}))
+    actions = ["deactivate"]
+
+    @admin.action(description="Deactivate (ends their sessions at the next request)")
+    def deactivate(self, request, queryset):
+        for user in queryset:
+            services.user_deactivate(user=user, actor=request.user, request=request)
+        messages.success(request, f"Deactivated {queryset.count()} user(s).")
+
+
+admin.site.register(Organization)
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "organization", "allow_person_names")
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "program", "is_active")
+    list_filter = ("program",)
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "name", "platform", "app_version", "last_seen_at", "revoked_at")
+    list_filter = ("platform",)
+    search_fields = ("user__username", "name")
+    readonly_fields = ("id", "user", "created_at", "last_seen_at", "revoked_at", "revoked_by")
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke (the device stops syncing at its next request)")
+    def revoke(self, request, queryset):
+        for device in queryset:
+            services.device_revoke(device=device, actor=request.user, request=request)
+        messages.success(request, f"Revoked {queryset.count()} device(s).")
+
+    def has_add_permission(self, request):
+        return False  # devices register themselves at sign-in
+
+
+@admin.register(Shift)
+class ShiftAdmin(admin.ModelAdmin):
+    list_display = ("call_sign", "team", "started_at", "ended_at", "review_status", "version")
+    list_filter = ("review_status", "team")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
