@@ -159,7 +159,8 @@ JWT_ISSUER = env.str("JWT_ISSUER", default="oakland-field-records")
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="field-records-api")
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("ACCESS_TOKEN_SECONDS", default=15 * 60)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("REFRESH_TOKEN_SECONDS", default=12 * 3600)),
+    # Unused: refresh tokens are opaque, single use, and die with their session (SESSION_* below).
+    "REFRESH_TOKEN_LIFETIME": timedelta(hours=12),
     "ALGORITHM": "HS256",
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
     "AUDIENCE": JWT_AUDIENCE,
