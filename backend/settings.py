@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "responders",
     "incidents",
     "sync",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -207,8 +208,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_queue_dir / "processed"),
         "store_processed": False,
     }
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -217,7 +216,40 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {}
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+if not CELERY_BROKER_URL.startswith("filesystem://"):
+    # A task whose worker died unacknowledged is redelivered after the visibility timeout; kombu scans for
+    # such tasks every restore interval (and only on every `throttle`-th scan).
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        visibility_timeout=env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        unacked_restore_interval=env.int("CELERY_RESTORE_INTERVAL", default=10),
+        unacked_restore_throttle=env.int("CELERY_RESTORE_THROTTLE", default=10),
+    )
+# Scheduled jobs (seconds between runs). Each is idempotent, so a missed or doubled tick is harmless.
+CELERY_BEAT_SCHEDULE = {
+    "escalate-overdue-follow-ups": {
+        "task": "notifications.scan_overdue_follow_ups",
+        "schedule": env.int("SCHEDULE_FOLLOW_UPS_SECONDS", default=15 * 60),
+    },
+    "escalate-contact-rule": {
+        "task": "notifications.escalate_contact_rule",
+        "schedule": env.int("SCHEDULE_CONTACT_RULE_SECONDS", default=6 * 3600),
+    },
+    "remind-unsubmitted-shifts": {
+        "task": "notifications.remind_unsubmitted_shifts",
+        "schedule": env.int("SCHEDULE_SHIFT_REMINDERS_SECONDS", default=30 * 60),
+    },
+    "escalate-stale-sync": {
+        "task": "notifications.escalate_stale_sync",
+        "schedule": env.int("SCHEDULE_STALE_SYNC_SECONDS", default=30 * 60),
+    },
+    "purge-tombstones": {
+        "task": "sync.purge_tombstones",
+        "schedule": env.int("SCHEDULE_PURGE_SECONDS", default=24 * 3600),
+    },
+}
+SHIFT_SUBMIT_REMIND_HOURS = env.int("SHIFT_SUBMIT_REMIND_HOURS", default=4)
+SYNC_ESCALATE_AFTER_HOURS = env.int("SYNC_ESCALATE_AFTER_HOURS", default=24)
 
 # --- Email ------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

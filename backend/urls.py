@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("responders.urls")),
     path("", include("incidents.urls")),
     path("sync/", include("sync.urls")),
+    path("", include("notifications.urls")),
 ]
 
 urlpatterns = [

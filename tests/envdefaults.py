@@ -16,6 +16,12 @@ os.environ.setdefault("THROTTLE_USER", "100000/min")
 os.environ.setdefault("THROTTLE_ANON", "100000/min")
 os.environ.setdefault("THROTTLE_LOGIN", "100000/min")
 os.environ.setdefault("THROTTLE_SYNC", "100000/min")
+# Each test process gets its own Celery queue on the shared Redis, and a short visibility timeout so a task
+# whose worker was killed is redelivered within seconds.
+os.environ.setdefault("CELERY_QUEUE", f"tests-{os.getpid()}")
+os.environ.setdefault("CELERY_VISIBILITY_TIMEOUT", "3")
+os.environ.setdefault("CELERY_RESTORE_INTERVAL", "1")
+os.environ.setdefault("CELERY_RESTORE_THROTTLE", "1")
 
 
 def pytest_collection_modifyitems(config, items):
