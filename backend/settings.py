@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "incidents",
     "sync",
     "notifications",
+    "review",
 ]
 
 MIDDLEWARE = [

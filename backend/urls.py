@@ -7,6 +7,7 @@ from responders.views import healthz
 
 api_v1 = [
     path("", include("responders.urls")),
+    path("", include("review.urls")),
     path("", include("incidents.urls")),
     path("sync/", include("sync.urls")),
     path("", include("notifications.urls")),

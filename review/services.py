@@ -1,0 +1,152 @@
+"""Shift close-out: the crew submits, a supervisor approves (locking the log) or returns it with a comment;
+changes to an approved log arrive as amendments a supervisor accepts or declines."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from audit.services import audit_record
+from backend.errors import DomainError, Forbidden, NotFound
+from responders import selectors
+from responders.models import Shift
+from sync.changes import record_change_rows, write_changes
+from sync.models import Amendment, Change, RecordVersion
+from sync.records import WriteContext, get_for_write, record_delete, record_update, snapshot
+from sync.registry import get_spec
+
+TRANSITIONS = {
+    "submit": ({Shift.ReviewStatus.OPEN, Shift.ReviewStatus.RETURNED}, Shift.ReviewStatus.SUBMITTED),
+    "approve": ({Shift.ReviewStatus.SUBMITTED}, Shift.ReviewStatus.APPROVED),
+    "return": ({Shift.ReviewStatus.SUBMITTED}, Shift.ReviewStatus.RETURNED),
+}
+AUDIT = {
+    "submit": AuditEvent.Action.SHIFT_SUBMITTED,
+    "approve": AuditEvent.Action.SHIFT_APPROVED,
+    "return": AuditEvent.Action.SHIFT_RETURNED,
+}
+
+
+def _shift_for(actor, shift_id):
+    shift = (
+        Shift.objects.select_for_update(of=("self",))
+        .select_related("program")
+        .filter(pk=shift_id, deleted_at__isnull=True, team_id__in=selectors.readable_team_ids(actor))
+        .first()
+    )
+    if shift is None:
+        raise NotFound("No such shift log.")
+    return shift
+
+
+def _move(actor, shift_id, step, comment="", request=None):
+    if step in ("approve", "return"):
+        allowed_by = selectors.can_review_team
+    else:
+
+        def allowed_by(user, team_id):
+            return team_id in selectors.readable_team_ids(user)
+
+    with transaction.atomic():
+        shift = _shift_for(actor, shift_id)
+        if not allowed_by(actor, shift.team_id):
+            raise Forbidden("Only a supervisor of this team can review its shift logs.")
+        sources, target = TRANSITIONS[step]
+        if shift.review_status not in sources:
+            raise DomainError(
+                "invalid_transition",
+                f"A {shift.review_status} shift log cannot be {step}ed.".replace("submited", "submitted"),
+                status_code=409,
+                extra={"review_status": shift.review_status},
+            )
+        if step == "return" and not comment.strip():
+            raise DomainError(
+                "comment_required",
+                "Say what the crew should fix.",
+                fields={"comment": [{"code": "required", "message": "A comment is required."}]},
+            )
+        now = timezone.now()
+        shift.review_status = target
+        if step == "submit":
+            shift.submitted_at, shift.submitted_by = now, actor
+        else:
+            shift.reviewed_at, shift.reviewed_by, shift.review_comment = now, actor, comment
+        # A new version, so devices learn the review state (and the lock) at their next pull.
+        shift.version += 1
+        shift.server_updated_at = now
+        shift.updated_by = actor
+        shift.save()
+        RecordVersion.objects.create(
+            record_type="shift",
+            record_id=shift.pk,
+            version=shift.version,
+            data=snapshot(get_spec("shift"), shift),
+            changed_fields=["review_status"],
+            author=actor,
+            device=getattr(actor, "current_device", None),
+            at=now,
+        )
+        write_changes(record_change_rows("shift", shift, Change.Op.UPSERT))
+        audit_record(
+            action=AUDIT[step],
+            actor=actor,
+            device=getattr(actor, "current_device", None),
+            obj=shift,
+            object_type="shift",
+            request=request,
+            comment_given=bool(comment),
+        )
+    return shift
+
+
+def shift_submit(*, actor, shift_id, request=None):
+    return _move(actor, shift_id, "submit", request=request)
+
+
+def shift_approve(*, actor, shift_id, comment="", request=None):
+    return _move(actor, shift_id, "approve", comment, request=request)
+
+
+def shift_return(*, actor, shift_id, comment, request=None):
+    return _move(actor, shift_id, "return", comment, request=request)
+
+
+def amendment_decide(*, actor, amendment_id, accept, comment="", request=None):
+    """Accept (apply the change to the locked record, flagged late) or decline an amendment request."""
+    with transaction.atomic():
+        amendment = (
+            Amendment.objects.select_for_update()
+            .filter(pk=amendment_id, team_id__in=selectors.readable_team_ids(actor))
+            .first()
+        )
+        if amendment is None:
+            raise NotFound("No such amendment.")
+        if not selectors.can_review_team(actor, amendment.team_id):
+            raise Forbidden("Only a supervisor of this team can decide amendments.")
+        if amendment.status != Amendment.Status.PENDING:
+            raise DomainError("already_decided", "This amendment was already decided.", status_code=409)
+        if accept:
+            spec = get_spec(amendment.record_type)
+            ctx = WriteContext(
+                actor=actor, device=getattr(actor, "current_device", None), request=request, allow_locked=True
+            )
+            instance = get_for_write(spec, actor, amendment.record_id)
+            if amendment.op == "delete":
+                record_delete(spec=spec, ctx=ctx, instance=instance)
+            else:
+                record_update(
+                    spec=spec, ctx=ctx, instance=instance, data=amendment.changes, base_version=amendment.base_version
+                )
+        amendment.status = Amendment.Status.ACCEPTED if accept else Amendment.Status.DECLINED
+        amendment.decided_by, amendment.decided_at, amendment.comment = actor, timezone.now(), comment
+        amendment.save()
+        audit_record(
+            action=AuditEvent.Action.AMENDMENT_DECIDED,
+            actor=actor,
+            program=amendment.program,
+            object_type="amendment",
+            object_id=amendment.pk,
+            request=request,
+            accepted=accept,
+            record=str(amendment.record_id),
+        )
+    return amendment
