@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "sync",
     "notifications",
     "review",
+    "reports",
 ]
 
 MIDDLEWARE = [

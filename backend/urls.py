@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from reports.views import public_stats_page
 from responders.views import healthz
 
 api_v1 = [
@@ -11,6 +12,7 @@ api_v1 = [
     path("", include("incidents.urls")),
     path("sync/", include("sync.urls")),
     path("", include("notifications.urls")),
+    path("", include("reports.urls")),
 ]
 
 urlpatterns = [
@@ -31,6 +33,7 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("healthz", healthz, name="healthz"),
+    path("public/stats", public_stats_page, name="public-stats-page"),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,197 @@
+"""Reports for supervisors, program admins, coordinators and analysts; public statistics for everyone."""
+
+import csv
+import io
+from datetime import date, timedelta
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from audit.models import AuditEvent
+from audit.services import audit_record
+from backend.errors import DomainError, Forbidden
+from responders import selectors as people
+from responders.models import Program, Role, Team
+
+from . import selectors
+from .suppression import suppress
+
+REPORT_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN, Role.COORDINATOR, Role.ANALYST}
+PARAMS = [
+    OpenApiParameter("program", str, required=True, enum=["MACRO", "DVP"]),
+    OpenApiParameter("start", str, description="First day (YYYY-MM-DD); default: first of last month."),
+    OpenApiParameter("end", str, description="Day after the last (YYYY-MM-DD); default: first of this month."),
+    OpenApiParameter("team", int, description="One team; default: every team you may report on."),
+]
+
+
+def _period(params):
+    today = timezone.localdate()
+    first = today.replace(day=1)
+    default_start = (first - timedelta(days=1)).replace(day=1)
+    start = parse_date(params.get("start") or "") if params.get("start") else default_start
+    end = parse_date(params.get("end") or "") if params.get("end") else first
+    if not isinstance(start, date) or not isinstance(end, date) or start >= end or (end - start).days > 3700:
+        raise DomainError("invalid_period", "start and end are dates (YYYY-MM-DD), start before end.")
+    return start, end
+
+
+def _scope(request):
+    """The program and teams this user may report on (aggregates only, never persons)."""
+    code = request.query_params.get("program")
+    program = Program.objects.filter(code=code).first() if code in Program.Code.values else None
+    if program is None:
+        raise DomainError("invalid_program", "program is MACRO or DVP.")
+    membership = people.membership_for_program(request.user, program.pk)
+    if membership is None or membership.role not in REPORT_ROLES:
+        raise Forbidden("Reports are for supervisors, coordinators, program admins and analysts of this program.")
+    teams = Team.objects.filter(program=program)
+    if membership.team_id:
+        teams = teams.filter(pk=membership.team_id)
+    team_ids = set(teams.values_list("pk", flat=True))
+    team = request.query_params.get("team")
+    if team:
+        if not team.isdigit() or int(team) not in team_ids:
+            raise DomainError("not_found", "No such team in your scope.", status_code=404)
+        team_ids = {int(team)}
+    return program, team_ids
+
+
+class EngagementReportView(APIView):
+    """Engagements by origin, team and month: how much work was on-view or otherwise not a 911 dispatch.
+
+    `as_of` reproduces the counts as they stood then, with what arrived later as a separate difference.
+    `export=csv` exports the team x month x origin rows (audited).
+    """
+
+    @extend_schema(parameters=[*PARAMS, OpenApiParameter("as_of", str), OpenApiParameter("export", str, enum=["csv"])])
+    def get(self, request):
+        program, team_ids = _scope(request)
+        start, end = _period(request.query_params)
+        report = selectors.engagement_report(program=program, team_ids=team_ids, start=start, end=end)
+        as_of = request.query_params.get("as_of")
+        if as_of:
+            moment = parse_datetime(as_of) or (
+                parse_date(as_of)
+                and timezone.make_aware(timezone.datetime.combine(parse_date(as_of), timezone.datetime.min.time()))
+            )
+            if not moment:
+                raise DomainError("invalid_as_of", "as_of is a date or date-time.")
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment)
+            report["as_of"] = selectors.engagement_report_as_of(
+                program=program, team_ids=team_ids, start=start, end=end, as_of=moment
+            )
+        body = {"program": program.code, "start": start.isoformat(), "end": end.isoformat(), **report}
+        if request.query_params.get("export") == "csv":
+            audit_record(
+                action=AuditEvent.Action.EXPORT,
+                actor=request.user,
+                program=program,
+                object_type="report",
+                object_id="engagements",
+                request=request,
+                start=start.isoformat(),
+                end=end.isoformat(),
+                teams=sorted(team_ids),
+            )
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(["team", "month", "origin", "count"])
+            for row in report["by_team_month"]:
+                writer.writerow([row["team"], row["month"], row["origin"], row["count"]])
+            response = HttpResponse(out.getvalue(), content_type="text/csv")
+            response["Content-Disposition"] = f'attachment; filename="engagements-{start}-{end}.csv"'
+            return response
+        return Response(body)
+
+
+class DvpReportView(APIView):
+    """DVP: scene responses per incident, notification-to-arrival time, follow-ups and the contact rule."""
+
+    @extend_schema(parameters=PARAMS)
+    def get(self, request):
+        program, team_ids = _scope(request)
+        if program.code != Program.Code.DVP:
+            raise DomainError("invalid_program", "This report is for DVP.")
+        start, end = _period(request.query_params)
+        return Response(
+            {
+                "program": program.code,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                **selectors.dvp_report(program=program, team_ids=team_ids, start=start, end=end),
+            }
+        )
+
+
+class ShiftReportView(APIView):
+    """Shift logs submitted, approved, returned, and records that arrived after approval (late)."""
+
+    @extend_schema(parameters=PARAMS)
+    def get(self, request):
+        program, team_ids = _scope(request)
+        start, end = _period(request.query_params)
+        return Response(
+            {
+                "program": program.code,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                **selectors.shift_report(program=program, team_ids=team_ids, start=start, end=end),
+            }
+        )
+
+
+def _public(params):
+    today = timezone.localdate()
+    default_end = today.replace(day=1)
+    start = parse_date(params.get("start") or "") or (default_end - timedelta(days=365)).replace(day=1)
+    end = parse_date(params.get("end") or "") or default_end
+    if start >= end or (end - start).days > 3700:
+        raise DomainError("invalid_period", "start and end are dates (YYYY-MM-DD), start before end.")
+    table = suppress(selectors.public_table(start=start, end=end))
+    return start, end, table
+
+
+class PublicStatsView(APIView):
+    """Public, de-identified monthly counts by program and origin. Cells of 1-10 are suppressed (null),
+    with complementary suppression so none can be derived from totals. No login."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonRateThrottle]
+
+    @extend_schema(parameters=[OpenApiParameter("start", str), OpenApiParameter("end", str)], auth=[])
+    def get(self, request):
+        start, end, table = _public(request.query_params)
+        return Response({"start": start.isoformat(), "end": end.isoformat(), "suppressed_below": 11, **table})
+
+
+def public_stats_page(request):
+    try:
+        start, end, table = _public(request.GET)
+    except DomainError as exc:
+        return HttpResponse(exc.message, status=400, content_type="text/plain")
+    columns = sorted(table["col_totals"])
+    rows = [
+        (month, [table["cells"][month][c] for c in columns], table["row_totals"][month]) for month in table["cells"]
+    ]
+    return render(
+        request,
+        "reports/public_stats.html",
+        {
+            "start": start,
+            "end": end,
+            "columns": columns,
+            "rows": rows,
+            "col_totals": [table["col_totals"][c] for c in columns],
+            "total": table["total"],
+        },
+    )
