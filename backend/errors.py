@@ -10,7 +10,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -125,6 +125,13 @@ def exception_handler(exc, context):
             error_body("service_unavailable", "The database is unavailable; retry shortly."),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, DataError):
+        # The database refused a value the validators let through: still the client's input, never a 500.
+        logger.warning("database refused a value: %s", type(exc).__name__)
+        return Response(
+            error_body("invalid_value", "A value is out of the range the server can store."),
+            status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, DatabaseError):
         return None

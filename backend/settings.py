@@ -135,7 +135,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["responders.authentication.DeviceJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["backend.parsers.StrictJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "backend.pagination.StablePageNumberPagination",
     "PAGE_SIZE": 50,
@@ -281,6 +281,8 @@ SPECTACULAR_SETTINGS = {
         "AmendmentStatusEnum": "sync.models.Amendment.Status",
         "CaseStatusEnum": "incidents.choices.CaseStatus",
         "ReviewStatusEnum": "responders.models.Shift.ReviewStatus",
+        "IncidentKindEnum": "incidents.choices.IncidentKind",
+        "NotificationKindEnum": "notifications.models.Notification.Kind",
     },
 }
 

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from audit.models import AuditEvent
 from audit.services import audit_many, client_ip
 from backend.errors import DomainError, Forbidden
+from backend.filters import BoundedIsoDateTimeFilter
 from responders import selectors
 from sync.records import (
     WriteContext,
@@ -115,9 +116,9 @@ def _filterset(spec):
     model = spec.model
     choice_fields = [f.name for f in model._meta.fields if f.choices and f.name in spec.policies]
     attrs = {
-        "updated_since": django_filters.IsoDateTimeFilter(field_name="server_updated_at", lookup_expr="gte"),
-        "received_since": django_filters.IsoDateTimeFilter(field_name="server_received_at", lookup_expr="gte"),
-        "received_before": django_filters.IsoDateTimeFilter(field_name="server_received_at", lookup_expr="lt"),
+        "updated_since": BoundedIsoDateTimeFilter(field_name="server_updated_at", lookup_expr="gte"),
+        "received_since": BoundedIsoDateTimeFilter(field_name="server_received_at", lookup_expr="gte"),
+        "received_before": BoundedIsoDateTimeFilter(field_name="server_received_at", lookup_expr="lt"),
         "Meta": type("Meta", (), {"model": model, "fields": ["team", *choice_fields, "is_late"]}),
     }
     if "shift" in spec.policies:

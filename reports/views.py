@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -71,7 +72,10 @@ class EngagementReportView(APIView):
     `export=csv` exports the team x month x origin rows (audited).
     """
 
-    @extend_schema(parameters=[*PARAMS, OpenApiParameter("as_of", str), OpenApiParameter("export", str, enum=["csv"])])
+    @extend_schema(
+        parameters=[*PARAMS, OpenApiParameter("as_of", str), OpenApiParameter("export", str, enum=["csv"])],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
+    )
     def get(self, request):
         program, team_ids = _scope(request)
         start, end = _period(request.query_params)
@@ -116,7 +120,7 @@ class EngagementReportView(APIView):
 class DvpReportView(APIView):
     """DVP: scene responses per incident, notification-to-arrival time, follow-ups and the contact rule."""
 
-    @extend_schema(parameters=PARAMS)
+    @extend_schema(parameters=PARAMS, responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         program, team_ids = _scope(request)
         if program.code != Program.Code.DVP:
@@ -135,7 +139,7 @@ class DvpReportView(APIView):
 class ShiftReportView(APIView):
     """Shift logs submitted, approved, returned, and records that arrived after approval (late)."""
 
-    @extend_schema(parameters=PARAMS)
+    @extend_schema(parameters=PARAMS, responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         program, team_ids = _scope(request)
         start, end = _period(request.query_params)
@@ -168,7 +172,11 @@ class PublicStatsView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle]
 
-    @extend_schema(parameters=[OpenApiParameter("start", str), OpenApiParameter("end", str)], auth=[])
+    @extend_schema(
+        parameters=[OpenApiParameter("start", str), OpenApiParameter("end", str)],
+        auth=[],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request):
         start, end, table = _public(request.query_params)
         return Response({"start": start.isoformat(), "end": end.isoformat(), "suppressed_below": 11, **table})

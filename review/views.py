@@ -1,3 +1,4 @@
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
@@ -34,7 +35,7 @@ class ShiftStepView(APIView):
 
     step = None
 
-    @extend_schema(request=COMMENT, responses={200: None})
+    @extend_schema(request=COMMENT, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, shift_id):
         comment = _comment(request)
         if self.step == "submit":
@@ -46,10 +47,18 @@ class ShiftStepView(APIView):
         return Response(to_wire(get_spec("shift"), shift, request.user))
 
 
+class ShiftInQueue(serializers.Serializer):
+    id = serializers.UUIDField()
+    call_sign = serializers.CharField()
+    team = serializers.IntegerField()
+    review_status = serializers.CharField()
+    submitted_at = serializers.DateTimeField()
+
+
 class ReviewQueueView(ListAPIView):
     """Submitted shift logs waiting for review in the teams you supervise, oldest first."""
 
-    serializer_class = inline_serializer("ShiftInQueue", {"id": serializers.UUIDField()})
+    serializer_class = ShiftInQueue
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -112,3 +112,26 @@ ON_VIEW = {
     "supplies": {"water": 2},
     "notes": "Checked on a man at the bus stop.",
 }
+
+
+def wait_for_stable_horizon(seconds=30):
+    """Wait until every committed change is below the pull horizon.
+
+    The horizon is cluster-wide: a transaction open elsewhere on the PostgreSQL server (another test run,
+    another database) holds pulls back until it ends. Nothing is skipped, only delayed; a test that
+    checks convergence waits for that delay to pass, up to a bound.
+    """
+    import time
+
+    from django.db import connection
+
+    from sync.changes import stable_horizon
+
+    deadline = time.monotonic() + seconds
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COALESCE(MAX(txid::text::bigint), 0) FROM sync_change")
+            newest = cursor.fetchone()[0]
+        if stable_horizon() > newest or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)

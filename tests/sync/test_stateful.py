@@ -39,7 +39,7 @@ from sync.models import Conflict, Mutation
 from sync.records import WriteContext, get_for_write, record_create, record_move, to_wire
 from sync.registry import get_spec
 from sync.services import tombstones_purge
-from tests.support import Field
+from tests.support import Field, wait_for_stable_horizon
 
 EXAMPLES = int(os.environ.get("SYNC_STATEFUL_EXAMPLES", "12"))
 STEPS = int(os.environ.get("SYNC_STATEFUL_STEPS", "40"))
@@ -236,6 +236,7 @@ class SyncWorld(RuleBasedStateMachine):
         for _ in range(3):
             for _, client in self.devices.values():
                 self._push(client)
+        wait_for_stable_horizon()
         for user, client in self.devices.values():
             assert client.outbox == [], [m.wire() for m in client.outbox]
             client.pull(limit=7)
