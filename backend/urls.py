@@ -33,6 +33,7 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("healthz", healthz, name="healthz"),
+    path("supervisor/", include("review.page_urls")),
     path("public/stats", public_stats_page, name="public-stats-page"),
     path("admin/", admin.site.urls),
 ]

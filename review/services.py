@@ -52,9 +52,10 @@ def _move(actor, shift_id, step, comment="", request=None):
             raise Forbidden("Only a supervisor of this team can review its shift logs.")
         sources, target = TRANSITIONS[step]
         if shift.review_status not in sources:
+            verb = {"submit": "submitted", "approve": "approved", "return": "returned"}[step]
             raise DomainError(
                 "invalid_transition",
-                f"A {shift.review_status} shift log cannot be {step}ed.".replace("submited", "submitted"),
+                f"A shift log that is {shift.review_status} cannot be {verb}.",
                 status_code=409,
                 extra={"review_status": shift.review_status},
             )

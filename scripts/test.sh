@@ -7,6 +7,16 @@ export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-test-secret-key-not-for-productio
 export DJANGO_DEBUG=false DJANGO_SECURE_SSL_REDIRECT=false DJANGO_SECURE_COOKIES=false
 BIN=.venv/bin
 
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "== installing Debian's chromium for the browser tests"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+      || echo "   chromium could not be installed: the browser tests will be skipped (and say so)"
+  else
+    echo "== no chromium and no root for apt-get: the browser tests will be skipped (and say so)"
+  fi
+fi
+
 echo "== ruff"
 $BIN/ruff check .
 echo "== makemigrations --check"
@@ -21,4 +31,4 @@ run_phase() {  # pytest exits 5 when a phase selects no test; that is not a fail
 echo "== pytest, parallel phase (PostgreSQL: ${DATABASE_URL%%@*}@...)"
 run_phase --create-db -n "${PYTEST_WORKERS:-2}" -m "($MARK) and not serial" "$@"
 echo "== pytest, serial phase: tests that commit for real"
-run_phase --create-db -p no:xdist -m "($MARK) and serial" "$@"
+run_phase --create-db -p no:xdist -m "($MARK) and serial" -rs "$@"
