@@ -9,7 +9,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -203,3 +204,45 @@ def public_stats_page(request):
             "total": table["total"],
         },
     )
+
+
+class CadImportView(APIView):
+    """Import CAD calls from CSV text ({"csv": "..."}): all rows or none; bad rows reported by line number.
+    Supervisors and program admins."""
+
+    @extend_schema(
+        request=inline_serializer("CadImport", {"program": serializers.CharField(), "csv": serializers.CharField()}),
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        from .cad import cad_import
+
+        data = request.data if isinstance(request.data, dict) else {}
+        program = Program.objects.filter(code=data.get("program")).first()
+        if program is None:
+            raise DomainError("invalid_program", "program is MACRO or DVP.")
+        role = people.role_in_program(request.user, program.pk)
+        if role not in (Role.SUPERVISOR, Role.PROGRAM_ADMIN):
+            raise Forbidden("CAD imports are for supervisors and program admins.")
+        if not isinstance(data.get("csv"), str):
+            raise DomainError("invalid_csv", "csv is the file's text.")
+        return Response(cad_import(program=program, actor=request.user, text=data["csv"], request=request))
+
+
+class CadReconciliationView(APIView):
+    """CAD calls matched to engagements (by CAD number, else by time and beat); what matches nothing."""
+
+    @extend_schema(parameters=PARAMS, responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        from .cad import reconcile
+
+        program, team_ids = _scope(request)
+        start, end = _period(request.query_params)
+        return Response(
+            {
+                "program": program.code,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                **reconcile(program=program, team_ids=team_ids, start=start, end=end),
+            }
+        )
