@@ -232,6 +232,8 @@ def push(*, user, device, protocol, app_version, mutations, request=None):
     with transaction.atomic():
         state, _ = DeviceSyncState.objects.select_for_update().get_or_create(device=device)
         known = {m.pk: m for m in Mutation.objects.filter(pk__in=[e.mutation_id for e in envelopes])}
+        # Only a device with mutations waiting for a gap needs the drain after each applied one.
+        waiting = Mutation.objects.filter(device=device, status=Mutation.Status.PENDING).exists()
         seen_in_batch = set()
         for env in sorted(envelopes, key=lambda e: (e.seq, e.index)):
             existing = known.get(env.mutation_id)
@@ -290,10 +292,12 @@ def push(*, user, device, protocol, app_version, mutations, request=None):
                 row.result = _result(row, "pending", waiting_for_seq=state.next_seq)
                 row.save(update_fields=["result"])
                 results[env.index] = row.result
+                waiting = True
                 continue
             results[env.index] = process_mutation(user, device, app_version, row, request)
             state.next_seq += 1
-            _drain(user, device, app_version, state, request)
+            if waiting:
+                _drain(user, device, app_version, state, request)
         state.last_push_at = timezone.now()
         state.save(update_fields=["next_seq", "last_push_at"])
         counts = {}

@@ -61,7 +61,7 @@ def canonical(spec, name, value):
     """The JSON form of a field value: what the wire carries and what merges compare."""
     if value is None:
         return None
-    ser_field = spec.input_serializer().fields[name]
+    ser_field = _serializer_fields(spec)[name]
     if hasattr(value, "pk"):
         value = value.pk
         return str(value) if not isinstance(value, int) else value
@@ -231,7 +231,10 @@ def _resolve_team(spec, user, team_id):
             )
     if team_id not in writable:
         raise ValidationError({"team": [ValidationError("Not a team you can write to.", code="team_not_writable")]})
-    return Team.objects.select_related("program").get(pk=team_id)
+    cache = user.__dict__.setdefault("_team_cache", {})
+    if team_id not in cache:
+        cache[team_id] = Team.objects.select_related("program").get(pk=team_id)
+    return cache[team_id]
 
 
 # --- writes ------------------------------------------------------------------
@@ -276,6 +279,16 @@ def _audit(spec, instance, ctx, action, **detail):
         )
 
 
+# Foreign keys the server sets itself (or has already checked against the writer's scope): full_clean need not
+# query each one again. Primary-key uniqueness is checked explicitly before an insert; other unique
+# constraints are still validated (validate_constraints) and guarded by the database.
+SERVER_SET = ("program", "team", "created_by", "created_on_device", "updated_by")
+
+
+def _clean(spec, instance):
+    instance.full_clean(exclude=[*SERVER_SET, *spec.references], validate_unique=False)
+
+
 def _is_locked(spec, instance):
     shift = spec.lock_shift(instance)
     return shift is not None and shift.is_locked
@@ -305,7 +318,7 @@ def record_create(*, spec, ctx, data, record_id=None, team_id=None):
             setattr(instance, name, value)
         _stamp(instance, ctx, now)
         instance.is_late = _is_locked(spec, instance)
-        instance.full_clean()
+        _clean(spec, instance)
         instance.save(force_insert=True)
         _record_version(spec, instance, ctx, values.keys(), now)
         write_changes(record_change_rows(spec.name, instance, Change.Op.UPSERT))
@@ -430,7 +443,7 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
     instance.version += 1
     if ctx.allow_locked:
         instance.is_late = True
-    instance.full_clean()
+    _clean(spec, instance)
     instance.save()
     conflicts = [
         Conflict(
@@ -528,7 +541,7 @@ def record_move(*, spec, ctx, instance, team_id):
     instance.team = target
     _stamp(instance, ctx, now)
     instance.version += 1
-    instance.full_clean()
+    _clean(spec, instance)
     instance.save()
     _record_version(spec, instance, ctx, ["team"], now)
     write_changes(record_change_rows(spec.name, instance, Change.Op.UPSERT, old_team_id=old_team_id))

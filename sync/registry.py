@@ -5,6 +5,7 @@ engine, the REST views and the data dictionary all read them from here, so a
 field's validation, wire form and merge rule are declared once.
 """
 
+import copy
 from dataclasses import dataclass, field
 
 from rest_framework import serializers
@@ -115,4 +116,20 @@ def build_input_serializer(spec):
             attrs[name] = serializers.PrimaryKeyRelatedField(
                 queryset=related._base_manager.all(), required=False, allow_null=model._meta.get_field(name).null
             )
-    return type(f"{model.__name__}Input", (serializers.ModelSerializer,), attrs)
+    return type(f"{model.__name__}Input", (CachedFieldsModelSerializer,), attrs)
+
+
+class CachedFieldsModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer that introspects its model once per class, not once per instance.
+
+    Sync validates every mutation with a new serializer; building the fields from the model each time
+    cost more than the database work. Each instance still gets its own deep copy of the fields.
+    """
+
+    _fields_template = None
+
+    def get_fields(self):
+        cls = type(self)
+        if cls.__dict__.get("_fields_template") is None:
+            cls._fields_template = super().get_fields()
+        return copy.deepcopy(cls._fields_template)
