@@ -16,4 +16,6 @@ urlpatterns = [
     path("amendments/", pages.amendments, name="supervisor-amendments"),
     path("amendments/<uuid:amendment_id>/<str:decision>", pages.amendment_decide, name="supervisor-amendment-decide"),
     path("follow-ups/overdue/", pages.overdue, name="supervisor-overdue"),
+    path("reports/", pages.reports, name="supervisor-reports"),
+    path("reports/engagements.csv", pages.reports_csv, name="supervisor-reports-csv"),
 ]

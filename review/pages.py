@@ -184,3 +184,78 @@ def _overdue(request):
 @supervisor_required
 def overdue(request):
     return render(request, "review/overdue.html", {"cases": _overdue(request)[:200]})
+
+
+def _report_scope(request):
+    """Programs and teams the signed-in supervisor may report on, and the chosen period (last month by default)."""
+    from datetime import timedelta
+
+    from django.utils.dateparse import parse_date
+
+    from responders.models import Program
+
+    code = request.GET.get("program") or "MACRO"
+    program = Program.objects.filter(code=code).first()
+    team_ids = {t for t in request.review_teams if program and Team.objects.filter(pk=t, program=program).exists()}
+    today = timezone.localdate()
+    first = today.replace(day=1)
+    start = parse_date(request.GET.get("start") or "") or (first - timedelta(days=1)).replace(day=1)
+    end = parse_date(request.GET.get("end") or "") or first
+    if start >= end:
+        start, end = end, start + timedelta(days=1) if start == end else start
+    return program, team_ids, start, end
+
+
+@supervisor_required
+def reports(request):
+    from reports import selectors as report_selectors
+
+    program, team_ids, start, end = _report_scope(request)
+    context = {"program": program, "start": start, "end": end, "programs": ["MACRO", "DVP"]}
+    if program and team_ids:
+        if program.code == "MACRO":
+            report = report_selectors.engagement_report(program=program, team_ids=team_ids, start=start, end=end)
+            top = max(report["by_origin"].values() or [0]) or 1
+            context["report"] = report
+            context["bars"] = [
+                {"code": code, "count": n, "width": round(300 * n / top), "y": 30 * i}
+                for i, (code, n) in enumerate(report["by_origin"].items())
+            ]
+            context["chart_height"] = 30 * len(context["bars"])
+        else:
+            context["dvp"] = report_selectors.dvp_report(program=program, team_ids=team_ids, start=start, end=end)
+        context["shifts"] = report_selectors.shift_report(program=program, team_ids=team_ids, start=start, end=end)
+    return render(request, "review/reports.html", context)
+
+
+@supervisor_required
+def reports_csv(request):
+    import csv
+
+    from django.http import HttpResponse
+
+    from audit.models import AuditEvent
+    from audit.services import audit_record
+    from reports import selectors as report_selectors
+
+    program, team_ids, start, end = _report_scope(request)
+    if not program or not team_ids:
+        raise Http404
+    report = report_selectors.engagement_report(program=program, team_ids=team_ids, start=start, end=end)
+    audit_record(
+        action=AuditEvent.Action.EXPORT,
+        actor=request.user,
+        program=program,
+        object_type="report",
+        object_id="engagements",
+        request=request,
+        start=start.isoformat(),
+        end=end.isoformat(),
+    )
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="engagements-{start}-{end}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["team", "month", "origin", "count"])
+    for row in report["by_team_month"]:
+        writer.writerow([row["team"], row["month"], row["origin"], row["count"]])
+    return response

@@ -90,6 +90,15 @@ def test_supervisor_approves_returns_and_resolves_in_a_browser(tfield, live_serv
     page.get_by_role("button", name="Take held-back value").click()
     page.get_by_text("Conflict resolved.").wait_for()
 
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    page.goto(
+        f"{live_server.url}/supervisor/reports/?program=MACRO&start={today}&end={today.replace(year=today.year + 1)}"
+    )
+    page.get_by_role("img", name="Engagements by origin").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "supervisor-reports.png"), full_page=True)
+
     assert Shift.objects.get(pk=shifts[0]).review_status == "approved"
     returned = Shift.objects.get(pk=shifts[1])
     assert (returned.review_status, returned.review_comment) == ("returned", "The 11:30 contact needs its CAD number.")

@@ -92,3 +92,22 @@ def test_conflicts_quarantine_and_overdue_pages(field):
     assert b"validation_error" in quarantine.content
     assert client.get("/supervisor/amendments/").status_code == 200
     assert client.get("/supervisor/follow-ups/overdue/").status_code == 200
+
+
+def test_reports_page_with_chart_and_csv(field, submitted):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audit.models import AuditEvent
+
+    client = browser_for(field.supervisor)
+    today = timezone.localdate()
+    params = {"program": "MACRO", "start": today.isoformat(), "end": (today + timedelta(days=1)).isoformat()}
+    page = client.get("/supervisor/reports/", params)
+    assert page.status_code == 200
+    assert b"<svg" in page.content and b"<strong>3</strong> engagements" in page.content
+    csv = client.get("/supervisor/reports/engagements.csv", params)
+    assert csv["Content-Type"] == "text/csv" and csv.content.decode().startswith("team,month,origin,count")
+    assert AuditEvent.objects.filter(action="report.export", actor=field.supervisor).count() == 1
+    assert browser_for(field.responder).get("/supervisor/reports/").status_code == 403
