@@ -271,3 +271,29 @@ def test_server_owned_fields_are_never_stored(field):
     assert Engagement.objects.count() == 0
     r = push(api, mutation(1, fields={**ON_VIEW, "review_status": "approved"})).json()["results"][0]
     assert r["status"] == "rejected" and r["fields"]["review_status"][0]["code"] == "unknown_field"
+
+
+def test_database_down_answers_503_quickly_not_a_hang():
+    """With the database unreachable, health and API requests answer 503 within the connect timeout."""
+    script = (
+        "import time, uuid; from django.test import Client; from rest_framework_simplejwt.tokens import AccessToken;"
+        "from responders.models import User;"
+        "token = AccessToken.for_user(User(id=1)); token['sid'] = str(uuid.uuid4());"
+        "c = Client(); t = time.monotonic();"
+        "h = c.get('/healthz'); a = c.get('/api/v1/me', HTTP_AUTHORIZATION='Bearer ' + str(token));"
+        "print('RESULT', h.status_code, a.status_code, a.json()['code'], a.get('Retry-After'),"
+        " round(time.monotonic() - t, 1))"
+    )
+    env = {**os.environ, "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere", "DATABASE_CONNECT_TIMEOUT": "2"}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    line = next((ln for ln in result.stdout.splitlines() if ln.startswith("RESULT")), result.stdout + result.stderr)
+    assert line.split()[1:5] == ["503", "503", "service_unavailable", "5"], line
+    assert time.monotonic() - started < 30
