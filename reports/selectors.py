@@ -203,3 +203,18 @@ def public_table(*, start, end):
     for row in dvp:
         table[row["month"].date().isoformat()[:7]]["DVP:scene_response"] = row["n"]
     return dict(sorted(table.items()))
+
+
+def engagements_csv_response(report, start, end):
+    """The team x month x origin rows of an engagement report as a CSV download."""
+    import csv
+
+    from django.http import HttpResponse
+
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="engagements-{start}-{end}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["team", "month", "origin", "count"])
+    for row in report["by_team_month"]:
+        writer.writerow([row["team"], row["month"], row["origin"], row["count"]])
+    return response

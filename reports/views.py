@@ -1,7 +1,5 @@
 """Reports for supervisors, program admins, coordinators and analysts; public statistics for everyone."""
 
-import csv
-import io
 from datetime import date, timedelta
 
 from django.http import HttpResponse
@@ -107,14 +105,7 @@ class EngagementReportView(APIView):
                 end=end.isoformat(),
                 teams=sorted(team_ids),
             )
-            out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow(["team", "month", "origin", "count"])
-            for row in report["by_team_month"]:
-                writer.writerow([row["team"], row["month"], row["origin"], row["count"]])
-            response = HttpResponse(out.getvalue(), content_type="text/csv")
-            response["Content-Disposition"] = f'attachment; filename="engagements-{start}-{end}.csv"'
-            return response
+            return selectors.engagements_csv_response(report, start, end)
         return Response(body)
 
 

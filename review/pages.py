@@ -230,10 +230,6 @@ def reports(request):
 
 @supervisor_required
 def reports_csv(request):
-    import csv
-
-    from django.http import HttpResponse
-
     from audit.models import AuditEvent
     from audit.services import audit_record
     from reports import selectors as report_selectors
@@ -252,10 +248,4 @@ def reports_csv(request):
         start=start.isoformat(),
         end=end.isoformat(),
     )
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="engagements-{start}-{end}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["team", "month", "origin", "count"])
-    for row in report["by_team_month"]:
-        writer.writerow([row["team"], row["month"], row["origin"], row["count"]])
-    return response
+    return report_selectors.engagements_csv_response(report, start, end)

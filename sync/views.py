@@ -119,6 +119,21 @@ class PullView(APIView):
         return Response({"protocol": version, **page})
 
 
+def _own_or_reviewed(qs, user, author_field):
+    """Rows of the teams the user reviews, plus the user's own rows in teams they can still see."""
+    from django.db.models import Q
+
+    return qs.filter(
+        Q(team_id__in=selectors.reviewable_team_ids(user))
+        | Q(**{author_field: user}, team_id__in=selectors.readable_team_ids(user))
+    ).order_by("-created_at", "id")
+
+
+def _with_status(qs, request, statuses):
+    status = request.query_params.get("status")
+    return qs.filter(status=status) if status in statuses else qs
+
+
 class ConflictListView(ListAPIView):
     """Conflicts you caused, and (supervisors) your teams' conflicts. ?status=open|resolved"""
 
@@ -126,18 +141,9 @@ class ConflictListView(ListAPIView):
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
-            return self.serializer_class.Meta.model.objects.none()
-        from django.db.models import Q
-
-        user = self.request.user
-        qs = Conflict.objects.filter(
-            Q(team_id__in=selectors.reviewable_team_ids(user))
-            | Q(incoming_author=user, team_id__in=selectors.readable_team_ids(user))
-        ).order_by("-created_at", "id")
-        status = self.request.query_params.get("status")
-        if status in Conflict.Status.values:
-            qs = qs.filter(status=status)
-        return qs
+            return Conflict.objects.none()
+        qs = _own_or_reviewed(Conflict.objects.all(), self.request.user, "incoming_author")
+        return _with_status(qs, self.request, Conflict.Status.values)
 
 
 class ConflictResolveView(APIView):
@@ -197,15 +203,6 @@ class AmendmentListView(ListAPIView):
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
-            return self.serializer_class.Meta.model.objects.none()
-        from django.db.models import Q
-
-        user = self.request.user
-        qs = Amendment.objects.filter(
-            Q(team_id__in=selectors.reviewable_team_ids(user))
-            | Q(requested_by=user, team_id__in=selectors.readable_team_ids(user))
-        ).order_by("-created_at", "id")
-        status = self.request.query_params.get("status")
-        if status in Amendment.Status.values:
-            qs = qs.filter(status=status)
-        return qs
+            return Amendment.objects.none()
+        qs = _own_or_reviewed(Amendment.objects.all(), self.request.user, "requested_by")
+        return _with_status(qs, self.request, Amendment.Status.values)
