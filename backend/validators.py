@@ -14,10 +14,11 @@ class JSONShapeValidator:
     def __init__(self, schema):
         self.schema = schema
         Draft202012Validator.check_schema(schema)
+        # Built once: constructing a validator costs more than validating one record's list.
+        self._validator = Draft202012Validator(schema)
 
     def __call__(self, value):
-        validator = Draft202012Validator(self.schema)
-        error = next(iter(sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))), None)
+        error = next(iter(sorted(self._validator.iter_errors(value), key=lambda e: list(e.absolute_path))), None)
         if error is None:
             return
         where = "/".join(str(p) for p in error.absolute_path) or "(top)"

@@ -30,29 +30,9 @@ import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from bench.workload import creates, engagement_fields  # noqa: E402
 from responders.models import Device, Membership, Organization, Program, Role, Team, User  # noqa: E402
 from tests.support import issue_access_token  # noqa: E402
-
-NOTES = "Crew checked on a man near the bus shelter; offered water and a ride; he declined. " * 5
-
-
-def engagement_fields(i):
-    """About 840 bytes of JSON, like a real engagement."""
-    return {
-        "origin": ["on_view", "community_referral", "911_dispatch"][i % 3],
-        "cad_number": f"P26-{i:07d}" if i % 3 == 2 else "",
-        "call_type": "welfare check" if i % 3 == 2 else "",
-        "needs": ["housing", "basic_needs"] if i % 2 else ["mental_health"],
-        "persons": [{"alias": f"Person {i % 97}", "age_band": "35_44"}],
-        "services": ["wellness_check", "resource_navigation"],
-        "supplies": {"water": i % 5, "food": 1},
-        "referrals": [{"to": "Roots Community Health Center", "kind": "warm_handoff"}],
-        "disposition": "resolved_on_scene",
-        "address": "International Blvd & 23rd Ave",
-        "beat": "19X",
-        "notes": NOTES[: 330 + i % 7],
-    }
-
 
 # --- world ------------------------------------------------------------------------------------------------------
 
@@ -132,20 +112,6 @@ class Client:
             cursor = body["cursor"]
             if not body["has_more"]:
                 return rows, pages, cursor
-
-
-def creates(n, offset=0, seq_start=1):
-    return [
-        {
-            "mutation_id": str(uuid.uuid4()),
-            "seq": seq_start + i,
-            "type": "engagement",
-            "op": "create",
-            "id": str(uuid.uuid4()),
-            "fields": engagement_fields(offset + i),
-        }
-        for i in range(n)
-    ]
 
 
 # --- baselines ---------------------------------------------------------------------------------------------------

@@ -23,7 +23,15 @@ from backend.errors import DomainError, django_validation_error_fields
 from responders import selectors
 
 from .models import DeviceSyncState, Mutation, QuarantinedPush
-from .records import WriteContext, get_for_write, record_create, record_delete, record_update
+from .records import (
+    DeferredWrites,
+    WriteContext,
+    get_for_write,
+    record_create,
+    record_delete,
+    record_exists,
+    record_update,
+)
 from .registry import get_spec
 
 OPS = {"create", "update", "delete"}
@@ -108,7 +116,7 @@ def _result(env_or_row, status, **extra):
     return body
 
 
-def _apply(user, device, app_version, mutation, request):
+def _apply(user, device, app_version, mutation, request, deferred):
     """Apply one mutation in a savepoint. Returns (status, result extras, program_id, team_id)."""
     spec = get_spec(mutation.record_type)
     payload = mutation.payload
@@ -120,6 +128,7 @@ def _apply(user, device, app_version, mutation, request):
         form_version=payload.get("form_version") or "",
         device_time=parse_datetime(payload["device_time"]) if isinstance(payload.get("device_time"), str) else None,
         request=request,
+        deferred=deferred,
     )
     fields = payload.get("fields") or {}
     if mutation.op == "create":
@@ -173,11 +182,17 @@ def _intended_scope(user, mutation):
     return Team.objects.filter(pk=team_id).values_list("program_id", flat=True).first(), team_id
 
 
-def process_mutation(user, device, app_version, mutation, request=None):
-    """Apply a stored mutation (status pending) and store its outcome. Never raises for the client's faults."""
+def process_mutation(user, device, app_version, mutation, request=None, deferred=None, save=True):
+    """Apply a mutation (status pending) and store its outcome. Never raises for the client's faults.
+
+    With `deferred` (a push), the write's history, change row and audit event are added to it and written when
+    the push ends; what a rolled-back mutation added is dropped. With save=False the caller inserts the
+    Mutation row itself, in the same transaction.
+    """
+    mark = deferred.mark() if deferred is not None else None
     try:
         with transaction.atomic():
-            status, extras, program_id, team_id = _apply(user, device, app_version, mutation, request)
+            status, extras, program_id, team_id = _apply(user, device, app_version, mutation, request, deferred)
     except ValidationError as exc:
         status, program_id, team_id = Mutation.Status.REJECTED, None, None
         extras = {
@@ -195,7 +210,11 @@ def process_mutation(user, device, app_version, mutation, request=None):
             "message": "The change clashes with another record (a unique value?).",
             "fields": {},
         }
+        if mutation.op == "create" and _created_elsewhere(mutation):
+            extras.update(code="record_exists", message=f"A {mutation.record_type} with this id already exists.")
     if status == Mutation.Status.REJECTED:
+        if deferred is not None:
+            deferred.rollback_to(mark)
         program_id, team_id = _intended_scope(user, mutation)
     mutation.status = status
     mutation.result = _result(mutation, status, **extras)
@@ -203,7 +222,8 @@ def process_mutation(user, device, app_version, mutation, request=None):
     mutation.processed_at = timezone.now()
     mutation.program_id = program_id
     mutation.team_id = team_id
-    mutation.save(update_fields=["status", "result", "reason_code", "processed_at", "program", "team"])
+    if save:
+        mutation.save(update_fields=["status", "result", "reason_code", "processed_at", "program", "team"])
     return mutation.result
 
 
@@ -232,6 +252,10 @@ def push(*, user, device, protocol, app_version, mutations, request=None):
     with transaction.atomic():
         state, _ = DeviceSyncState.objects.select_for_update().get_or_create(device=device)
         known = {m.pk: m for m in Mutation.objects.filter(pk__in=[e.mutation_id for e in envelopes])}
+        # Side rows (versions, change rows, audit events) and the Mutation rows of mutations applied now are
+        # written in bulk before commit: same transaction, a few statements instead of several per mutation.
+        deferred = DeferredWrites(known_absent=_absent_record_ids(envelopes))
+        applied_rows = []
         # Only a device with mutations waiting for a gap needs the drain after each applied one.
         waiting = Mutation.objects.filter(device=device, status=Mutation.Status.PENDING).exists()
         seen_in_batch = set()
@@ -273,7 +297,7 @@ def push(*, user, device, protocol, app_version, mutations, request=None):
                     "must register as a new device.",
                 )
                 continue
-            row = Mutation.objects.create(
+            row = Mutation(
                 id=env.mutation_id,
                 device=device,
                 user=user,
@@ -289,15 +313,19 @@ def push(*, user, device, protocol, app_version, mutations, request=None):
                 result={},
             )
             if env.seq > state.next_seq:
+                # Stored now: the drain of a later mutation finds it in the table.
                 row.result = _result(row, "pending", waiting_for_seq=state.next_seq)
-                row.save(update_fields=["result"])
+                row.save(force_insert=True)
                 results[env.index] = row.result
                 waiting = True
                 continue
-            results[env.index] = process_mutation(user, device, app_version, row, request)
+            results[env.index] = process_mutation(user, device, app_version, row, request, deferred, save=False)
+            applied_rows.append(row)
             state.next_seq += 1
             if waiting:
-                _drain(user, device, app_version, state, request)
+                _drain(user, device, app_version, state, request, deferred)
+        Mutation.objects.bulk_create(applied_rows)
+        deferred.flush()
         state.last_push_at = timezone.now()
         state.save(update_fields=["next_seq", "last_push_at"])
         counts = {}
@@ -316,14 +344,38 @@ def push(*, user, device, protocol, app_version, mutations, request=None):
     return {"results": results, "next_seq": state.next_seq}
 
 
-def _drain(user, device, app_version, state, request):
+def _drain(user, device, app_version, state, request, deferred=None):
     """Apply earlier-received mutations that were waiting for the one just applied."""
     while True:
         waiting = Mutation.objects.filter(device=device, seq=state.next_seq, status=Mutation.Status.PENDING).first()
         if waiting is None:
             return
-        process_mutation(waiting.user, device, waiting.app_version or app_version, waiting, request)
+        process_mutation(waiting.user, device, waiting.app_version or app_version, waiting, request, deferred)
         state.next_seq += 1
+
+
+def _created_elsewhere(mutation):
+    """A create whose id another push inserted after this one checked (the savepoint is already rolled back)."""
+    try:
+        return record_exists(get_spec(mutation.record_type), mutation.record_id)
+    except DomainError:
+        return False
+
+
+def _absent_record_ids(envelopes):
+    """Ids this batch creates that no record has yet: one query per type instead of one per create."""
+    wanted = {}
+    for env in envelopes:
+        if env.op == "create":
+            wanted.setdefault(env.type, set()).add(env.record_id)
+    absent = set()
+    for kind, ids in wanted.items():
+        try:
+            model = get_spec(kind).model
+        except DomainError:
+            continue
+        absent |= ids - set(model._base_manager.filter(pk__in=ids).values_list("pk", flat=True))
+    return absent
 
 
 def quarantine_unsupported(*, user, device, protocol, app_version, body):

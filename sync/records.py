@@ -7,6 +7,7 @@ pull and audited the same way.
 """
 
 import json
+import threading
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -15,7 +16,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from audit.models import AuditEvent
-from audit.services import audit_record
+from audit.services import audit_event, audit_many
 from backend.errors import DomainError, NotFound
 from responders import selectors
 from responders.models import Role, Team
@@ -42,6 +43,44 @@ class WriteContext:
     audit: bool = True
     # Set only by a supervisor accepting an amendment: the one write allowed on a locked record.
     allow_locked: bool = False
+    # A sync push: history, change-index rows and audit events written in bulk when the push ends.
+    deferred: "DeferredWrites | None" = None
+
+
+@dataclass
+class DeferredWrites:
+    """Side rows of many writes, written in a few statements when the caller flushes, in the same transaction.
+
+    A sync push writes a version snapshot, a change-index row and an audit event for each mutation; issuing
+    them one by one was most of a push's round trips. A mutation rolled back to its savepoint drops what it
+    added (mark / rollback_to). Versions not yet written are read from here, so a later mutation of the same
+    push merges against an earlier one's snapshot. `known_absent`: ids of records to be created that did not
+    exist when the push began (one query for the batch instead of one per create).
+    """
+
+    versions: list = field(default_factory=list)
+    changes: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+    known_absent: set = field(default_factory=set)
+
+    def mark(self):
+        return len(self.versions), len(self.changes), len(self.events)
+
+    def rollback_to(self, mark):
+        del self.versions[mark[0] :]
+        del self.changes[mark[1] :]
+        del self.events[mark[2] :]
+
+    def pending_version(self, record_id, version):
+        return next((v for v in self.versions if v.record_id == record_id and v.version == version), None)
+
+    def flush(self):
+        if self.versions:
+            RecordVersion.objects.bulk_create(self.versions)
+        write_changes(self.changes)
+        if self.events:
+            audit_many(self.events)
+        self.versions, self.changes, self.events = [], [], []
 
 
 @dataclass
@@ -191,7 +230,7 @@ def parse_fields(spec, data, partial=True):
         raise ValidationError(
             {n: [ValidationError("Unknown or read-only field.", code="unknown_field")] for n in unknown}
         )
-    serializer = spec.input_serializer(data=data, partial=partial)
+    serializer = _input_serializer(spec, data, partial)
     errors = {} if serializer.is_valid() else dict(serializer.errors)
     if not partial:
         for name in _required_on_create(spec):
@@ -200,6 +239,26 @@ def parse_fields(spec, data, partial=True):
     if errors:
         raise _drf_to_django(errors)
     return dict(serializer.validated_data)
+
+
+_INPUT_SERIALIZERS = threading.local()
+
+
+def _input_serializer(spec, data, partial):
+    """This thread's input serializer for the type, re-armed with new data.
+
+    A new serializer deep-copies its thirty-odd fields, which cost more than validating the values; the fields
+    keep no state between calls, so one instance per thread is reused.
+    """
+    cache = _INPUT_SERIALIZERS.__dict__.setdefault("by_type", {})
+    serializer = cache.get(spec.name)
+    if serializer is None or type(serializer) is not spec.input_serializer:
+        serializer = cache[spec.name] = spec.input_serializer()
+    for attr in ("_validated_data", "_errors", "_data"):
+        serializer.__dict__.pop(attr, None)
+    serializer.initial_data = data
+    serializer.partial = partial
+    return serializer
 
 
 def _required_on_create(spec):
@@ -252,7 +311,7 @@ def _stamp(instance, ctx, now):
 
 
 def _record_version(spec, instance, ctx, changed, now):
-    RecordVersion.objects.create(
+    row = RecordVersion(
         record_type=spec.name,
         record_id=instance.pk,
         version=instance.version,
@@ -263,20 +322,36 @@ def _record_version(spec, instance, ctx, changed, now):
         mutation_id=ctx.mutation.pk if ctx.mutation is not None else None,
         at=now,
     )
+    if ctx.deferred is not None:
+        ctx.deferred.versions.append(row)
+    else:
+        row.save(force_insert=True)
+
+
+def _write_changes(ctx, rows):
+    if ctx.deferred is not None:
+        ctx.deferred.changes.extend(rows)
+    else:
+        write_changes(rows)
 
 
 def _audit(spec, instance, ctx, action, **detail):
-    if ctx.audit:
-        audit_record(
-            action=action,
-            actor=ctx.actor,
-            device=ctx.device,
-            obj=instance,
-            object_type=spec.name,
-            request=ctx.request,
-            version=instance.version,
-            **detail,
-        )
+    if not ctx.audit:
+        return
+    event = audit_event(
+        action=action,
+        actor=ctx.actor,
+        device=ctx.device,
+        obj=instance,
+        object_type=spec.name,
+        request=ctx.request,
+        version=instance.version,
+        **detail,
+    )
+    if ctx.deferred is not None:
+        ctx.deferred.events.append(event)
+    else:
+        event.save()
 
 
 # Foreign keys the server sets itself (or has already checked against the writer's scope): full_clean need not
@@ -285,8 +360,11 @@ def _audit(spec, instance, ctx, action, **detail):
 SERVER_SET = ("program", "team", "created_by", "created_on_device", "updated_by")
 
 
-def _clean(spec, instance):
-    instance.full_clean(exclude=[*SERVER_SET, *spec.references], validate_unique=False)
+def _clean(spec, instance, validated=()):
+    """Model validation. `validated` names fields whose values the input serializer just checked with the same
+    model validators (types, lengths, choices, JSON shapes): checking them twice doubled a create's CPU time.
+    Cross-field rules (Model.clean) always run."""
+    instance.full_clean(exclude=[*SERVER_SET, *spec.references, *validated], validate_unique=False)
 
 
 def _is_locked(spec, instance):
@@ -301,8 +379,9 @@ def record_create(*, spec, ctx, data, record_id=None, team_id=None):
     _check_restricted(spec, ctx.actor, team.program_id, values)
     _check_references(spec, ctx.actor, values)
     now = timezone.now()
-    with transaction.atomic():
-        if record_id is not None and spec.model._base_manager.filter(pk=record_id).exists():
+    # In a push the caller's per-mutation savepoint is the only one needed.
+    with transaction.atomic(savepoint=ctx.deferred is None):
+        if record_id is not None and not _known_absent(ctx, record_id) and record_exists(spec, record_id):
             raise DomainError("record_exists", f"A {spec.name} with this id already exists.", status_code=409)
         instance = spec.model(
             program=team.program,
@@ -318,20 +397,37 @@ def record_create(*, spec, ctx, data, record_id=None, team_id=None):
             setattr(instance, name, value)
         _stamp(instance, ctx, now)
         instance.is_late = _is_locked(spec, instance)
-        _clean(spec, instance)
+        _clean(spec, instance, validated=values)
         instance.save(force_insert=True)
         _record_version(spec, instance, ctx, values.keys(), now)
-        write_changes(record_change_rows(spec.name, instance, Change.Op.UPSERT))
+        _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT))
         _audit(spec, instance, ctx, AuditEvent.Action.RECORD_CREATE, late=instance.is_late)
     return WriteResult("applied", instance, instance.version)
 
 
-def _base_snapshot(spec, instance, base_version):
+def _known_absent(ctx, record_id):
+    """True once for an id the push found absent when it began; a second create of it queries again."""
+    if ctx.deferred is None or record_id not in ctx.deferred.known_absent:
+        return False
+    ctx.deferred.known_absent.discard(record_id)
+    return True
+
+
+def record_exists(spec, record_id):
+    return spec.model._base_manager.filter(pk=record_id).exists()
+
+
+def _version_row(ctx, record_id, version):
+    pending = ctx.deferred.pending_version(record_id, version) if ctx.deferred is not None else None
+    return pending or RecordVersion.objects.filter(record_id=record_id, version=version).first()
+
+
+def _base_snapshot(spec, instance, base_version, ctx):
     if base_version is None or base_version == instance.version:
         return None
     if base_version > instance.version or base_version < 1:
         raise DomainError("invalid_base_version", "The base version is not one the server issued.")
-    row = RecordVersion.objects.filter(record_id=instance.pk, version=base_version).first()
+    row = _version_row(ctx, instance.pk, base_version)
     return row.data if row else {}
 
 
@@ -431,7 +527,7 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
 
     now = timezone.now()
     current = snapshot(spec, instance)
-    base = _base_snapshot(spec, instance, base_version)
+    base = _base_snapshot(spec, instance, base_version, ctx)
     incoming = {name: canonical(spec, name, value) for name, value in values.items()}
     apply, merged, losers = merge_fields(spec, instance, current, base, incoming, values)
     if not apply and not losers:
@@ -458,7 +554,7 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
             base_value=b,
             server_value=theirs,
             incoming_value=mine,
-            server_author_id=_last_author_id_before(instance),
+            server_author_id=_last_author_id_before(instance, ctx),
             incoming_author=ctx.actor,
             mutation=ctx.mutation,
             created_at=now,
@@ -467,20 +563,16 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
     ]
     Conflict.objects.bulk_create(conflicts)
     _record_version(spec, instance, ctx, list(apply) + [c.field for c in conflicts], now)
-    write_changes(record_change_rows(spec.name, instance, Change.Op.UPSERT))
+    _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT))
     _audit(spec, instance, ctx, AuditEvent.Action.RECORD_UPDATE, fields=sorted(apply), conflicts=len(conflicts))
     status = "conflict" if conflicts else ("merged" if merged else "applied")
     return WriteResult(status, instance, instance.version, merged_fields=merged, conflicts=conflicts)
 
 
-def _last_author_id_before(instance):
+def _last_author_id_before(instance, ctx):
     # The author of the value that stayed is whoever wrote the version the merge found.
-    row = (
-        RecordVersion.objects.filter(record_id=instance.pk, version=instance.version - 1)
-        .values_list("author_id", flat=True)
-        .first()
-    )
-    return row or instance.created_by_id
+    row = _version_row(ctx, instance.pk, instance.version - 1)
+    return (row.author_id if row else None) or instance.created_by_id
 
 
 def record_delete(*, spec, ctx, instance, base_version=None):
@@ -492,7 +584,7 @@ def record_delete(*, spec, ctx, instance, base_version=None):
         return _request_amendment(spec, ctx, instance, Change.Op.DELETE, {}, base_version)
     now = timezone.now()
     if base_version is not None and base_version != instance.version:
-        _base_snapshot(spec, instance, base_version)  # validates the base
+        _base_snapshot(spec, instance, base_version, ctx)  # validates the base
         conflict = Conflict.objects.create(
             record_type=spec.name,
             record_id=instance.pk,
@@ -516,7 +608,7 @@ def record_delete(*, spec, ctx, instance, base_version=None):
     instance.version += 1
     instance.save()
     _record_version(spec, instance, ctx, ["_deleted"], now)
-    write_changes(record_change_rows(spec.name, instance, Change.Op.DELETE))
+    _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.DELETE))
     _audit(spec, instance, ctx, AuditEvent.Action.RECORD_DELETE)
     return WriteResult("applied", instance, instance.version)
 
@@ -544,7 +636,7 @@ def record_move(*, spec, ctx, instance, team_id):
     _clean(spec, instance)
     instance.save()
     _record_version(spec, instance, ctx, ["team"], now)
-    write_changes(record_change_rows(spec.name, instance, Change.Op.UPSERT, old_team_id=old_team_id))
+    _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT, old_team_id=old_team_id))
     _audit(spec, instance, ctx, AuditEvent.Action.RECORD_UPDATE, fields=["team"], from_team=old_team_id)
     return WriteResult("applied", instance, instance.version)
 
