@@ -262,11 +262,12 @@ def _input_serializer(spec, data, partial):
 
 
 def _required_on_create(spec):
-    """Fields a new record must carry: not blank, not null, and without a default."""
+    """Fields a new record must carry: not blank, not null, and without a default (a scene response's incident
+    among them; the foreign keys the server sets are not the client's to send)."""
     required = []
     for name in spec.policies:
         f = spec.model._meta.get_field(name)
-        if not f.blank and not f.null and not f.has_default() and not f.is_relation:
+        if not f.blank and not f.null and not f.has_default() and name not in SERVER_SET:
             required.append(name)
     return required
 

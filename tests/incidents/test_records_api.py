@@ -167,6 +167,13 @@ def test_scene_response_cannot_point_at_another_teams_incident(field):
     assert response.json()["fields"]["incident"][0]["code"] == "does_not_exist"  # existence does not leak
 
 
+def test_a_scene_response_without_its_incident_is_a_field_error_not_a_500(field):
+    # Found by schemathesis: `{}` reached the database's NOT NULL on incident_id.
+    response = field.api(field.interrupter).post(url("scene_response"), {}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["fields"]["incident"][0]["code"] == "required"
+
+
 def test_patch_with_stale_base_merges_and_keeps_the_loser(field):
     record = make(field, "engagement", field.team_a, field.responder)
     a, b = field.api(field.responder), field.api(field.partner)
