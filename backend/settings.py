@@ -195,6 +195,8 @@ SYNC_MAX_PUSH_MUTATIONS = env.int("SYNC_MAX_PUSH_MUTATIONS", default=500)
 SYNC_MAX_PULL_PAGE = env.int("SYNC_MAX_PULL_PAGE", default=500)
 SYNC_TOMBSTONE_RETENTION_DAYS = env.int("SYNC_TOMBSTONE_RETENTION_DAYS", default=90)
 SYNC_CURSOR_KEY = env.str("SYNC_CURSOR_KEY", default=SECRET_KEY)
+# WatermelonDB pushes every local change at once; larger pushes get 413 (the app then syncs more often).
+SYNC_WATERMELON_MAX_PUSH_RECORDS = env.int("SYNC_WATERMELON_MAX_PUSH_RECORDS", default=5000)
 
 # --- Celery -----------------------------------------------------------------
 # With no broker configured, `make run` uses kombu's filesystem transport and

@@ -224,3 +224,42 @@ class QuarantinedPush(models.Model):
     body = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now)
     replayed_at = models.DateTimeField(null=True, blank=True)
+
+
+class WatermelonCheckpoint(models.Model):
+    """Where a WatermelonDB pull left a device: the `timestamp` it was given is this row's id.
+
+    WatermelonDB wants a plain positive number as `lastPulledAt`; the engine's position is a signed cursor that
+    also carries the scope the device was synced for. The number stands for the cursor, kept here, and means
+    nothing on another device.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    device = models.ForeignKey("responders.Device", on_delete=models.CASCADE, related_name="+")
+    cursor = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["device", "id"])]
+
+
+class WatermelonShadow(models.Model):
+    """What one WatermelonDB device holds of one record, so its next push merges against what it edited.
+
+    WatermelonDB sends whole rows and no base version, and when a pull brings a record the device has edited it
+    keeps the local columns on top of the server's row. `version`/`data`: the record as the device last got it
+    (a pull: a version; a push: the values it sent). `prior_*`: the same before the pull of `checkpoint`, the
+    base of an edit made before that pull.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    device = models.ForeignKey("responders.Device", on_delete=models.CASCADE, related_name="+")
+    record_id = models.UUIDField()
+    version = models.PositiveIntegerField(null=True)
+    data = models.JSONField(null=True)
+    prior_version = models.PositiveIntegerField(null=True)
+    prior_data = models.JSONField(null=True)
+    checkpoint = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "record_id"], name="one_shadow_per_device_record")]

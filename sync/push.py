@@ -35,6 +35,8 @@ from .records import (
 from .registry import get_spec
 
 OPS = {"create", "update", "delete"}
+# Mutations of WatermelonDB's protocol (sync/watermelon.py) carry a base snapshot instead of a base version.
+WATERMELON_PROTOCOL = 1001
 
 
 @dataclass
@@ -130,6 +132,9 @@ def _apply(user, device, app_version, mutation, request, deferred):
         request=request,
         deferred=deferred,
     )
+    if mutation.protocol == WATERMELON_PROTOCOL and isinstance(payload.get("_base"), dict):
+        # The WatermelonDB adapter's merge base: what the device held before its edit (sync/watermelon.py).
+        ctx.base_data = payload["_base"]
     fields = payload.get("fields") or {}
     if mutation.op == "create":
         result = record_create(
@@ -227,8 +232,12 @@ def process_mutation(user, device, app_version, mutation, request=None, deferred
     return mutation.result
 
 
-def push(*, user, device, protocol, app_version, mutations, request=None):
-    """Apply a batch. Returns {"results": [...in request order], "next_seq": n}."""
+def push(*, user, device, protocol, app_version, mutations, request=None, assign_seq=False):
+    """Apply a batch. Returns {"results": [...in request order], "next_seq": n}.
+
+    assign_seq: the mutations carry no device order of their own (WatermelonDB's push): they take the device's
+    next sequence numbers, in request order, under the device lock.
+    """
     results = [None] * len(mutations)
     envelopes = []
     for index, raw in enumerate(mutations):
@@ -251,6 +260,9 @@ def push(*, user, device, protocol, app_version, mutations, request=None):
 
     with transaction.atomic():
         state, _ = DeviceSyncState.objects.select_for_update().get_or_create(device=device)
+        if assign_seq:
+            for offset, env in enumerate(envelopes):
+                env.seq = env.raw["seq"] = state.next_seq + offset
         known = {m.pk: m for m in Mutation.objects.filter(pk__in=[e.mutation_id for e in envelopes])}
         # Side rows (versions, change rows, audit events) and the Mutation rows of mutations applied now are
         # written in bulk before commit: same transaction, a few statements instead of several per mutation.

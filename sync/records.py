@@ -45,6 +45,8 @@ class WriteContext:
     allow_locked: bool = False
     # A sync push: history, change-index rows and audit events written in bulk when the push ends.
     deferred: "DeferredWrites | None" = None
+    # A merge base given as field values rather than a version (the WatermelonDB adapter's).
+    base_data: dict | None = None
 
 
 @dataclass
@@ -424,6 +426,8 @@ def _version_row(ctx, record_id, version):
 
 
 def _base_snapshot(spec, instance, base_version, ctx):
+    if ctx.base_data is not None:
+        return ctx.base_data
     if base_version is None or base_version == instance.version:
         return None
     if base_version > instance.version or base_version < 1:

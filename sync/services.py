@@ -162,11 +162,13 @@ def tombstones_purge(*, older_than=None):
     from django.db.models import Max
 
     from .changes import is_postgres
-    from .models import Change, RecordVersion, SyncHorizon
+    from .models import Change, RecordVersion, SyncHorizon, WatermelonCheckpoint
     from .registry import ordered_specs
 
     cutoff = older_than or timezone.now() - timedelta(days=settings.SYNC_TOMBSTONE_RETENTION_DAYS)
     purged = 0
+    # A WatermelonDB device this far behind resets anyway (its cursor is past the horizon).
+    WatermelonCheckpoint.objects.filter(created_at__lt=cutoff).delete()
     with transaction.atomic():
         horizon, _ = SyncHorizon.objects.select_for_update().get_or_create(pk=1)
         stale = Change.objects.filter(op__in=[Change.Op.DELETE, Change.Op.REMOVE], changed_at__lt=cutoff)

@@ -11,7 +11,7 @@ from responders import selectors
 
 from . import pull as pull_engine
 from . import push as push_engine
-from . import services
+from . import services, watermelon
 from .models import Amendment, Conflict
 from .serializers import (
     AmendmentOutput,
@@ -132,6 +132,73 @@ def _own_or_reviewed(qs, user, author_field):
 def _with_status(qs, request, statuses):
     status = request.query_params.get("status")
     return qs.filter(status=status) if status in statuses else qs
+
+
+class WatermelonSchemaView(APIView):
+    """The tables and columns a WatermelonDB app declares (appSchema), generated from the record types."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        return Response(watermelon.schema())
+
+
+class WatermelonPullView(APIView):
+    """WatermelonDB's pullChanges: {changes: {table: {created, updated, deleted}}, timestamp} (docs/watermelondb.md)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sync"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("last_pulled_at", str, description="The timestamp of the last pull, or null."),
+            OpenApiParameter("schema_version", int, description="The app's WatermelonDB schema version."),
+            OpenApiParameter("migration", str, description="WatermelonDB's migration object as JSON, or null."),
+        ],
+        responses={200: dict},
+    )
+    def get(self, request):
+        params = request.query_params
+        last_pulled_at = watermelon.parse_last_pulled_at(params.get("last_pulled_at"))
+        migration = params.get("migration")
+        if migration is not None and len(migration) > 65536:
+            raise DomainError("invalid_migration", "migration is too long.")
+        tables = watermelon.parse_migration(migration)
+        body = watermelon.pull(
+            user=request.user,
+            device=request.device,
+            last_pulled_at=last_pulled_at,
+            migration_tables=tables,
+            request=request,
+        )
+        return Response(body)
+
+
+class WatermelonPushView(APIView):
+    """WatermelonDB's pushChanges: the changes object, merged field by field (docs/watermelondb.md)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sync"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("last_pulled_at", str, description="lastPulledAt as WatermelonDB gives it.")],
+        request=dict,
+        responses={200: dict},
+    )
+    def post(self, request):
+        body = request.data
+        last_pulled_at = request.query_params.get("last_pulled_at")
+        # Either the changes object itself, or {changes, lastPulledAt}.
+        if isinstance(body, dict) and isinstance(body.get("changes"), dict) and "lastPulledAt" in body:
+            last_pulled_at, body = body["lastPulledAt"], body["changes"]
+        outcome = watermelon.push(
+            user=request.user,
+            device=request.device,
+            changes=body,
+            last_pulled_at=watermelon.parse_last_pulled_at(last_pulled_at),
+            app_version=request.headers.get("X-App-Version", "")[:40],
+            request=request,
+        )
+        return Response(outcome)
 
 
 class ConflictListView(ListAPIView):

@@ -1,0 +1,528 @@
+"""WatermelonDB's sync protocol on top of the engine (see docs/watermelondb.md).
+
+An adapter, not a second engine: a WatermelonDB pull runs the engine's pull to the end and reshapes its
+changes into `{table: {created, updated, deleted}}`; a WatermelonDB push becomes engine mutations, applied by
+the engine's push with its scope checks, merge rules, conflicts, quarantine and audit.
+
+What WatermelonDB lacks and the adapter supplies:
+- `lastPulledAt` must be a positive number: it is the id of a WatermelonCheckpoint holding the engine's
+  signed cursor for that device.
+- Pushed rows carry no base version: the adapter keeps, per device and record, what the device last got
+  (WatermelonShadow) and gives the engine that as the merge base. WatermelonDB's own rule (reject the whole
+  push when a record changed after lastPulledAt) is replaced by the engine's field-level merge.
+- No sequence numbers or mutation ids: the engine assigns the device's next sequence numbers.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
+from django.utils.dateparse import parse_datetime
+
+from backend.errors import DomainError
+from responders import selectors
+
+from . import pull as pull_engine
+from . import push as push_engine
+from .models import WatermelonCheckpoint, WatermelonShadow
+from .records import canonical, parse_fields, scoped_queryset, to_wire
+from .registry import ordered_specs
+
+# Bumped when the column mapping changes incompatibly; apps compare it with the schema they ship.
+SCHEMA_VERSION = 1
+IGNORED = {"id", "_status", "_changed"}
+RESET_MESSAGE = (
+    "This device's sync position is unknown or older than the server keeps deletions for: reset the local "
+    "database (database.unsafeResetDatabase()) and sync again. Unsynced local changes must be pushed first "
+    "or they are lost on the device."
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # WatermelonDB column
+    type: str  # string | number | boolean
+    optional: bool
+    source: str  # key in the engine's wire record
+    kind: str = "plain"  # plain | ref | datetime | date | json | decimal
+    writable: bool = True
+
+
+def table_name(spec):
+    return f"{spec.name}s"
+
+
+def _field_column(spec, name, writable=True):
+    f = spec.model._meta.get_field(name)
+    optional = f.null or name in spec.restricted
+    if f.is_relation:
+        return Column(f"{name}_id", "string", True, name, "ref", writable)
+    if isinstance(f, models.DateTimeField):
+        return Column(name, "number", optional, name, "datetime", writable)
+    if isinstance(f, models.DateField):
+        return Column(name, "string", optional, name, "date", writable)
+    if isinstance(f, models.BooleanField):
+        return Column(name, "boolean", optional, name, "plain", writable)
+    if isinstance(f, models.DecimalField):
+        return Column(name, "number", optional, name, "decimal", writable)
+    if isinstance(f, (models.IntegerField, models.FloatField)):
+        return Column(name, "number", optional, name, "plain", writable)
+    if isinstance(f, models.JSONField):
+        return Column(name, "string", False, name, "json", writable)
+    return Column(name, "string", optional, name, "plain", writable)
+
+
+SERVER_COLUMNS = (
+    Column("server_version", "number", False, "version", writable=False),
+    Column("program", "string", False, "program", writable=False),
+    Column("team_id", "number", False, "team", writable=False),
+    Column("created_by", "number", True, "created_by", writable=False),
+    Column("updated_by", "number", True, "updated_by", writable=False),
+    Column("created_on_device", "string", True, "created_on_device", writable=False),
+    Column("app_version", "string", False, "app_version", writable=False),
+    Column("form_version", "string", False, "form_version", writable=False),
+    Column("device_created_at", "number", True, "device_created_at", "datetime", writable=False),
+    Column("device_updated_at", "number", True, "device_updated_at", "datetime", writable=False),
+    Column("server_received_at", "number", True, "server_received_at", "datetime", writable=False),
+    Column("server_updated_at", "number", True, "server_updated_at", "datetime", writable=False),
+    Column("is_late", "boolean", False, "is_late", writable=False),
+)
+
+_COLUMNS = {}
+
+
+def columns(spec):
+    cached = _COLUMNS.get(spec.name)
+    if cached is None:
+        cols = [_field_column(spec, name) for name in spec.policies]
+        cols += list(SERVER_COLUMNS)
+        for name in spec.read_only:
+            col = _field_column(spec, name.removesuffix("_id") if name.endswith("_id") else name, writable=False)
+            if name.endswith("_id"):  # a server-set key shown as the id it holds (reviewed_by_id)
+                col = Column(name, "number", True, name, "plain", False)
+            cols.append(col)
+        cached = _COLUMNS[spec.name] = {c.name: c for c in cols}
+    return cached
+
+
+def specs_by_table():
+    return {table_name(spec): spec for spec in ordered_specs()}
+
+
+def schema():
+    """The tables and columns an app declares with appSchema/tableSchema, generated from the record types."""
+    return {
+        "version": SCHEMA_VERSION,
+        "tables": [
+            {
+                "name": table,
+                "columns": [
+                    {"name": c.name, "type": c.type, **({"isOptional": True} if c.optional else {})}
+                    for c in columns(spec).values()
+                ],
+            }
+            for table, spec in specs_by_table().items()
+        ],
+    }
+
+
+# --- values ------------------------------------------------------------------------------------------------------
+
+
+def _to_column(col, value):
+    if value is None:
+        return None
+    if col.kind == "datetime":
+        parsed = parse_datetime(value) if isinstance(value, str) else value
+        return round(parsed.timestamp() * 1000)
+    if col.kind == "json":
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if col.kind == "decimal":
+        return float(value)
+    return value
+
+
+def encode(spec, wire):
+    raw = {"id": wire["id"]}
+    for col in columns(spec).values():
+        if col.source in wire:
+            raw[col.name] = _to_column(col, wire[col.source])
+    return raw
+
+
+class ColumnError(Exception):
+    def __init__(self, code, message):
+        self.code, self.message = code, message
+
+
+def _from_column(col, value):
+    """A column value as the engine's wire form. Raises ColumnError. Returns ... for 'not given'."""
+    if value is None:
+        return None
+    if col.kind == "ref":
+        return value or None
+    if col.kind == "datetime":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ColumnError("wrong_type", "Expected milliseconds since the epoch (a number).")
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC).isoformat()
+        except (OverflowError, OSError, ValueError):
+            raise ColumnError("invalid_value", "Not a time this server can store.") from None
+    if col.kind == "json":
+        if value == "":
+            return ...  # WatermelonDB's empty value for a column the app never set: the field's default applies
+        if not isinstance(value, str):
+            raise ColumnError("wrong_type", "Expected a JSON text (WatermelonDB @json column).")
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ColumnError("invalid_json", "Not valid JSON text.") from None
+    if col.kind == "date" and value == "":
+        return None
+    return value
+
+
+def decode(spec, raw, role, only=None):
+    """A pushed raw row as engine fields. An unknown column raises ColumnError (the app's schema does not match
+    this server's: nothing is applied); a bad value is left to the engine's validation, which rejects this
+    record alone and keeps it in quarantine."""
+    cols = columns(spec)
+    fields = {}
+    for key, value in raw.items():
+        if key in IGNORED:
+            continue
+        col = cols.get(key)
+        if col is None:
+            raise ColumnError("unknown_column", f"{table_name(spec)}.{key} is not a column of this server's schema.")
+        if not col.writable or (only is not None and key not in only):
+            continue
+        if col.source in spec.restricted and role not in spec.restricted[col.source]:
+            continue  # hidden from this role on pull, so whatever the device holds is not a value
+        try:
+            converted = _from_column(col, value)
+        except ColumnError:
+            converted = value  # as sent: the engine's validation rejects this record with the field's error
+        if converted is not ...:
+            fields[col.source] = converted
+    return fields
+
+
+def _canonical_state(spec, fields):
+    """The fields as merges compare them, or None when they do not parse (the engine rejects them anyway)."""
+    try:
+        values = parse_fields(spec, fields, partial=True)
+    except ValidationError:
+        return None
+    return {name: canonical(spec, name, value) for name, value in values.items()}
+
+
+# --- pull --------------------------------------------------------------------------------------------------------
+
+
+def parse_last_pulled_at(value):
+    if value in (None, "", "null", "undefined", "0", 0):
+        return None
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            raise DomainError("invalid_last_pulled_at", "lastPulledAt must be a number or null.") from None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 2**62:
+        raise DomainError("invalid_last_pulled_at", "lastPulledAt must be a number or null.")
+    return value or None
+
+
+def parse_migration(value):
+    """WatermelonDB's migration sync: {from, tables, columns}. Returns the table names to send whole."""
+    if value in (None, "", "null", "undefined"):
+        return set()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise DomainError("invalid_migration", "migration must be JSON: null or {from, tables, columns}.") from None
+    if value is None:
+        return set()
+    if not isinstance(value, dict) or not isinstance(value.get("tables", []), list):
+        raise DomainError("invalid_migration", "migration must be null or {from, tables, columns}.")
+    wanted = {t for t in value.get("tables", []) if isinstance(t, str)}
+    for entry in value.get("columns", []) if isinstance(value.get("columns", []), list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("table"), str):
+            wanted.add(entry["table"])
+    return wanted & set(specs_by_table())
+
+
+def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
+    checkpoint = None
+    if last_pulled_at is not None:
+        checkpoint = WatermelonCheckpoint.objects.filter(device=device, pk=last_pulled_at).first()
+        if checkpoint is None:
+            raise DomainError("reset_required", RESET_MESSAGE, status_code=410)
+    first = checkpoint is None
+    cursor = None if first else checkpoint.cursor
+
+    entries, reset, removed_teams = {}, first, set()
+    while True:
+        try:
+            page = pull_engine.pull(user=user, device=device, cursor=cursor, request=request)
+        except DomainError as exc:
+            if exc.code in ("cursor_expired", "invalid_cursor"):
+                raise DomainError("reset_required", RESET_MESSAGE, status_code=410) from None
+            raise
+        reset = reset or page["reset"]
+        removed_teams.update(page["removed_teams"])
+        for change in page["changes"]:
+            # Later pages win: the stream may bring again a record the backfill sent.
+            entries[(change["type"], change["id"])] = change
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            break
+
+    by_table = specs_by_table()
+    for table in migration_tables:
+        spec = by_table[table]
+        for record in scoped_queryset(spec, user).select_related("program"):
+            key = (spec.name, str(record.pk))
+            entries[key] = {"type": spec.name, "id": key[1], "op": "upsert", "version": record.version,
+                            "record": to_wire(spec, record, user)}  # fmt: skip
+
+    with transaction.atomic():
+        if first:
+            WatermelonShadow.objects.filter(device=device).delete()
+        else:
+            _forget_unkept_pulls(device, checkpoint.pk)
+        if not first:
+            # The device has moved past older checkpoints; the one it pulled from stays for a retry.
+            WatermelonCheckpoint.objects.filter(device=device, pk__lt=checkpoint.pk).delete()
+        new_checkpoint = WatermelonCheckpoint.objects.create(device=device, cursor=cursor)
+        held = set(
+            WatermelonShadow.objects.filter(
+                device=device, record_id__in=[uuid.UUID(i) for (_, i) in entries]
+            ).values_list("record_id", flat=True)
+        )
+        changes = {table: {"created": [], "updated": [], "deleted": []} for table in by_table}
+        delivered, dropped = [], []
+        for (type_name, record_id), change in entries.items():
+            spec = next(s for s in by_table.values() if s.name == type_name)
+            bucket = changes[table_name(spec)]
+            if change["op"] == "upsert":
+                # A record the device never got is `created`; one it holds is `updated`.
+                new = first or uuid.UUID(record_id) not in held
+                bucket["created" if new else "updated"].append(encode(spec, change["record"]))
+                delivered.append((uuid.UUID(record_id), change["version"]))
+            elif not first:
+                bucket["deleted"].append(record_id)
+                dropped.append(uuid.UUID(record_id))
+        if removed_teams and not first:
+            for spec in by_table.values():
+                ids = spec.model._base_manager.filter(team_id__in=removed_teams).values_list("pk", flat=True)
+                gone = [str(i) for i in ids if str(i) not in changes[table_name(spec)]["deleted"]]
+                changes[table_name(spec)]["deleted"].extend(gone)
+                dropped.extend(uuid.UUID(i) for i in gone)
+        _remember_pulled(device, new_checkpoint.pk, delivered)
+        if dropped:
+            WatermelonShadow.objects.filter(device=device, record_id__in=dropped).delete()
+
+    body = {"changes": changes, "timestamp": new_checkpoint.pk}
+    if reset and not first:
+        # The visible fields changed (a new role): the device's copy is replaced, not patched.
+        body["experimentalStrategy"] = "replacement"
+    return body
+
+
+def _forget_unkept_pulls(device, last_pulled_at):
+    """A device pulling from an older checkpoint did not keep the later pulls: what they delivered it never
+    held, so its shadows go back to what it held before them."""
+    WatermelonShadow.objects.filter(device=device, checkpoint__gt=last_pulled_at).update(
+        version=models.F("prior_version"), data=models.F("prior_data"), checkpoint=0
+    )
+
+
+def _db_uuid(value):
+    return WatermelonShadow._meta.get_field("record_id").get_db_prep_value(value, connection)
+
+
+def _remember_pulled(device, checkpoint_id, delivered):
+    """Upsert what this pull delivered, keeping what the device held before it as the prior state."""
+    if not delivered:
+        return
+    table = WatermelonShadow._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(delivered), 1000):
+            chunk = delivered[start : start + 1000]
+            placeholders = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            params = []
+            for record_id, version in chunk:
+                params += [_db_uuid(device.pk), _db_uuid(record_id), version, checkpoint_id]
+            cursor.execute(
+                # The table name comes from the model; every value goes as a parameter.
+                f"INSERT INTO {table} (device_id, record_id, version, checkpoint) VALUES {placeholders} "  # noqa: S608
+                f"ON CONFLICT (device_id, record_id) DO UPDATE SET prior_version = {table}.version, "
+                f"prior_data = {table}.data, version = EXCLUDED.version, data = NULL, "
+                f"checkpoint = EXCLUDED.checkpoint",
+                params,
+            )
+
+
+# --- push --------------------------------------------------------------------------------------------------------
+
+
+def _changes_shape(changes):
+    by_table = specs_by_table()
+    if not isinstance(changes, dict):
+        raise DomainError("invalid_changes", "changes must be an object of tables.")
+    unknown = sorted(set(changes) - set(by_table))
+    if unknown:
+        raise DomainError(
+            "unknown_table",
+            f"Not a table of this server's schema: {', '.join(unknown)[:200]}.",
+            extra={"tables": unknown},
+        )
+    seen = set()
+    for table, part in changes.items():
+        if not isinstance(part, dict) or not all(
+            isinstance(part.get(k, []), list) for k in ("created", "updated", "deleted")
+        ):
+            raise DomainError("invalid_changes", f"changes.{table} must be {{created: [], updated: [], deleted: []}}.")
+        rows = [*part.get("created", []), *part.get("updated", [])]
+        if not all(isinstance(r, dict) for r in rows) or not all(isinstance(i, str) for i in part.get("deleted", [])):
+            raise DomainError("invalid_changes", f"changes.{table}: created/updated hold rows, deleted holds ids.")
+        for rid in [r.get("id") for r in rows] + part.get("deleted", []):
+            try:
+                parsed = uuid.UUID(rid) if isinstance(rid, str) else None
+            except ValueError:
+                parsed = None
+            if parsed is None:
+                raise DomainError(
+                    "invalid_id",
+                    f"{table}: record ids must be UUIDs (set WatermelonDB's id generator to UUIDs); "
+                    f"got {str(rid)[:60]!r}.",
+                )
+            if (table, parsed) in seen:
+                raise DomainError("duplicate_id", f"{table}: {parsed} appears twice in one push.")
+            seen.add((table, parsed))
+    return by_table
+
+
+def _base(shadow, last_pulled_at):
+    """What the device held when it made its edit: ("data", values) or ("version", n); None if unknown."""
+    if shadow is None:
+        return None
+    edited_before_pull = last_pulled_at is not None and shadow.checkpoint == last_pulled_at
+    version, data = (shadow.prior_version, shadow.prior_data) if edited_before_pull else (shadow.version, shadow.data)
+    if data is not None:
+        return ("data", data)
+    if version is not None:
+        return ("version", version)
+    return None
+
+
+def push(*, user, device, changes, last_pulled_at, app_version="", request=None):
+    by_table = _changes_shape(changes)
+    total = sum(len(p.get(k, [])) for p in changes.values() for k in ("created", "updated", "deleted"))
+    if total > settings.SYNC_WATERMELON_MAX_PUSH_RECORDS:
+        raise DomainError(
+            "batch_too_large",
+            f"Push at most {settings.SYNC_WATERMELON_MAX_PUSH_RECORDS} records at a time.",
+            status_code=413,
+            extra={"limit": settings.SYNC_WATERMELON_MAX_PUSH_RECORDS},
+        )
+    for table, part in changes.items():
+        cols = columns(by_table[table])
+        for raw in [*part.get("created", []), *part.get("updated", [])]:
+            unknown = sorted(set(raw) - set(cols) - IGNORED)
+            if unknown:
+                raise DomainError(
+                    "unknown_column",
+                    f"{table}.{unknown[0]} is not a column of this server's schema "
+                    "(GET /api/v1/sync/watermelon/schema).",
+                    extra={"table": table, "columns": unknown[:20]},
+                )
+    roles = {m.program.code: m.role for m in selectors.memberships_for(user)}
+    ids = {
+        rid
+        for part in changes.values()
+        for rid in [uuid.UUID(r["id"]) for r in [*part.get("created", []), *part.get("updated", [])]]
+        + [uuid.UUID(i) for i in part.get("deleted", [])]
+    }
+    shadows = {s.record_id: s for s in WatermelonShadow.objects.filter(device=device, record_id__in=ids)}
+
+    mutations, states, order = [], {}, []
+    for table, spec in by_table.items():  # parents before children: incidents before their scene responses
+        part = changes.get(table)
+        if not part:
+            continue
+        role = roles.get(next(iter(spec.programs)))
+        rows = [(r, False) for r in part.get("created", [])] + [(r, True) for r in part.get("updated", [])]
+        wanted = [uuid.UUID(r["id"]) for r, _ in rows] + [uuid.UUID(i) for i in part.get("deleted", [])]
+        existing = dict(spec.model._base_manager.filter(pk__in=wanted).values_list("pk", "deleted_at"))
+        for raw, is_update in rows:
+            rid = uuid.UUID(raw["id"])
+            changed = raw.get("_changed")
+            only = set(changed.split(",")) if is_update and isinstance(changed, str) and changed else None
+            fields = decode(spec, raw, role, only=None if rid not in existing else only)
+            mutation = {"mutation_id": str(uuid.uuid4()), "seq": 1, "type": spec.name, "id": str(rid), "fields": fields}
+            if rid in existing:
+                mutation["op"] = "update"
+                base = _base(shadows.get(rid), last_pulled_at) or ("version", 1)
+                if base[0] == "data":
+                    mutation["_base"] = base[1]
+                else:
+                    mutation["base_version"] = base[1]
+            else:
+                mutation["op"] = "create"
+                if isinstance(raw.get("team_id"), int) and not isinstance(raw.get("team_id"), bool):
+                    mutation["team"] = raw["team_id"]
+            states[rid] = _canonical_state(spec, decode(spec, raw, role))
+            mutations.append(mutation)
+            order.append((table, rid))
+        for rid_text in part.get("deleted", []):
+            rid = uuid.UUID(rid_text)
+            if rid not in existing or existing[rid] is not None:
+                continue  # never reached the server, or already deleted: nothing to do
+            mutation = {"mutation_id": str(uuid.uuid4()), "seq": 1, "type": spec.name, "id": str(rid), "op": "delete"}
+            base = _base(shadows.get(rid), last_pulled_at)
+            if base is not None and base[0] == "version":
+                mutation["base_version"] = base[1]
+            mutations.append(mutation)
+            order.append((table, rid))
+
+    results = []
+    for start in range(0, len(mutations), settings.SYNC_MAX_PUSH_MUTATIONS):
+        batch = mutations[start : start + settings.SYNC_MAX_PUSH_MUTATIONS]
+        outcome = push_engine.push(
+            user=user,
+            device=device,
+            protocol=push_engine.WATERMELON_PROTOCOL,
+            app_version=app_version,
+            mutations=batch,
+            request=request,
+            assign_seq=True,
+        )
+        results.extend(outcome["results"])
+
+    rejected, answers, keep = {}, [], []
+    for (table, rid), mutation, result in zip(order, mutations, results, strict=True):
+        answer = {"table": table, "id": str(rid), "op": mutation["op"], "status": result["status"]}
+        if result["status"] == "rejected":
+            rejected.setdefault(table, []).append(str(rid))
+            answer.update(code=result.get("code"), fields=result.get("fields", {}))
+        elif mutation["op"] != "delete" and states.get(rid) is not None:
+            keep.append((rid, states[rid]))
+        answers.append(answer)
+    _remember_pushed(device, keep)
+    return {"experimentalRejectedIds": rejected, "results": answers}
+
+
+def _remember_pushed(device, states):
+    """After a push the device holds exactly the values it sent: the base of its next edit."""
+    for rid, data in states:
+        WatermelonShadow.objects.update_or_create(
+            device=device,
+            record_id=rid,
+            defaults={"data": data, "version": None, "prior_data": None, "prior_version": None, "checkpoint": 0},
+        )

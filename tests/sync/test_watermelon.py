@@ -1,0 +1,319 @@
+"""The WatermelonDB protocol adapter (sync/watermelon.py): wire format and every rule of docs/watermelondb.md."""
+
+import json
+import uuid
+from datetime import timedelta
+
+from django.utils import timezone
+
+from incidents.models import Engagement, Incident
+from responders.models import Membership, Role
+from sync.models import Conflict, Mutation
+from sync.services import tombstones_purge
+from sync.watermelon import schema
+from tests.support import wait_for_stable_horizon
+
+PULL, PUSH = "/api/v1/sync/watermelon/pull", "/api/v1/sync/watermelon/push"
+
+
+def wm_pull(api, last=None, migration=None):
+    params = {"last_pulled_at": "null" if last is None else last, "schema_version": 1}
+    if migration is not None:
+        params["migration"] = json.dumps(migration)
+    return api.get(PULL, params)
+
+
+def wm_push(api, changes, last):
+    return api.post(f"{PUSH}?last_pulled_at={'null' if last is None else last}", changes, format="json")
+
+
+def updates(*rows):
+    return {"engagements": {"created": [], "updated": list(rows), "deleted": []}}
+
+
+def synced(api, last=None):
+    response = wm_pull(api, last)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def table(changes, name="engagements"):
+    return changes.get(name, {"created": [], "updated": [], "deleted": []})
+
+
+def engagement_raw(field, **columns):
+    raw = {
+        "id": str(uuid.uuid4()),
+        "origin": "on_view",
+        "beat": "19X",
+        "notes": "Checked on a man at the bus shelter.",
+        "needs": '["housing"]',
+        "supplies": '{"water": 2}',
+        "team_id": field.team_a.pk,
+        "_status": "created",
+        "_changed": "",
+    }
+    raw.update(columns)
+    return raw
+
+
+def create_engagement(field, api, last, **columns):
+    raw = engagement_raw(field, **columns)
+    response = wm_push(api, {"engagements": {"created": [raw], "updated": [], "deleted": []}}, last)
+    assert response.status_code == 200, response.content
+    assert response.json()["experimentalRejectedIds"] == {}, response.json()
+    return raw
+
+
+def pulled_row(changes, record_id, name="engagements"):
+    part = table(changes["changes"], name)
+    rows = [r for r in part["created"] + part["updated"] if r["id"] == str(record_id)]
+    assert len(rows) == 1, part
+    return rows[0]
+
+
+def edited(row, **columns):
+    """A row as WatermelonDB pushes a local edit: every column, _status updated, _changed naming the edits."""
+    return {**row, **columns, "_status": "updated", "_changed": ",".join(columns)}
+
+
+def test_schema_lists_every_record_type_and_the_columns_pulls_use(field):
+    api = field.api(field.responder)
+    response = api.get("/api/v1/sync/watermelon/schema")
+    assert response.status_code == 200
+    body = response.json()
+    assert body == schema()
+    tables = {t["name"]: {c["name"]: c for c in t["columns"]} for t in body["tables"]}
+    assert set(tables) == {
+        "engagements",
+        "shifts",
+        "incidents",
+        "scene_responses",
+        "follow_up_cases",
+        "contact_attempts",
+    }
+    assert tables["engagements"]["needs"]["type"] == "string"  # JSON text, for @json
+    assert tables["engagements"]["on_scene_at"] == {"name": "on_scene_at", "type": "number", "isOptional": True}
+    assert tables["scene_responses"]["incident_id"]["type"] == "string"
+    assert tables["engagements"]["server_version"]["type"] == "number"
+
+    create_engagement(field, api, None)
+    row = pulled_row(synced(api), Engagement.objects.get().pk)
+    assert set(row) - {"id"} <= set(tables["engagements"])
+
+
+def test_first_pull_is_created_only_with_a_positive_number_timestamp(field):
+    macro = field.api(field.partner)
+    mine = create_engagement(field, macro, None)
+    Engagement.objects.filter(pk=mine["id"]).update()  # exists
+    gone = create_engagement(field, macro, None)
+    wm_push(macro, {"engagements": {"created": [], "updated": [], "deleted": [gone["id"]]}}, None)
+
+    body = synced(field.api(field.responder))
+    assert isinstance(body["timestamp"], int) and body["timestamp"] > 0
+    part = table(body["changes"])
+    assert [r["id"] for r in part["created"]] == [mine["id"]]
+    assert part["updated"] == [] and part["deleted"] == []  # turbo-compatible: nothing but created
+    assert all(not p["created"] and not p["deleted"] for t, p in body["changes"].items() if t != "engagements")
+    row = part["created"][0]
+    assert row["needs"] == '["housing"]' and json.loads(row["supplies"]) == {"water": 2}
+    assert row["server_version"] == 1 and row["team_id"] == field.team_a.pk
+    assert isinstance(row["server_received_at"], int)
+    assert "_status" not in row and "_changed" not in row
+
+
+def test_a_pushed_row_is_stored_with_its_columns_decoded(field):
+    api = field.api(field.responder)
+    on_scene = timezone.now().replace(microsecond=0) - timedelta(minutes=20)
+    raw = create_engagement(field, api, None, on_scene_at=int(on_scene.timestamp() * 1000), shift_id=None)
+    record = Engagement.objects.get(pk=raw["id"])
+    assert record.needs == ["housing"] and record.supplies == {"water": 2}
+    assert record.on_scene_at == on_scene
+    assert record.created_by == field.responder and record.team == field.team_a
+    assert Mutation.objects.get(record_id=raw["id"]).status == "applied"
+
+
+def test_edits_of_the_same_record_on_two_phones_merge_field_by_field(tfield):
+    field = tfield
+    a, b = field.api(field.responder), field.api(field.partner)
+    raw = create_engagement(field, a, None)
+    first_a, first_b = synced(a), synced(b)
+    row_a, last_a, last_b = pulled_row(first_a, raw["id"]), first_a["timestamp"], first_b["timestamp"]
+
+    # Offline, A moves the beat and adds to the notes; B sets the address and edits the notes too.
+    pushed = wm_push(a, updates(edited(row_a, beat="20Y", notes="A: left water")), last_a)
+    assert pushed.json()["results"][0]["status"] == "applied"
+    wait_for_stable_horizon()
+    b_pull = synced(b, last_b)  # B's synchronize pulls first; its local edits stay on top of the pulled row
+    b_row = {**pulled_row(b_pull, raw["id"]), "address": "International Blvd", "notes": "B: declined a ride"}
+    b_row.update(_status="updated", _changed="address,notes")
+    answer = wm_push(b, {"engagements": {"created": [], "updated": [b_row], "deleted": []}}, b_pull["timestamp"])
+    assert answer.status_code == 200
+    assert answer.json()["experimentalRejectedIds"] == {}
+
+    record = Engagement.objects.get(pk=raw["id"])
+    assert record.beat == "20Y" and record.address == "International Blvd"
+    assert "A: left water" in record.notes and "B: declined a ride" in record.notes  # free text keeps both
+
+
+def test_an_edit_made_before_a_pull_that_brought_a_newer_value_is_a_conflict_not_an_overwrite(tfield):
+    """WatermelonDB keeps a local edit on top of the pulled row, so the row B pushes carries the newest
+    server_version: merging against it would erase A's value silently. The adapter merges against what B held
+    when it edited."""
+    field = tfield
+    a, b = field.api(field.responder), field.api(field.partner)
+    raw = create_engagement(field, a, None, disposition="")
+    first_b = synced(b)
+    row_a_pull = synced(a)
+    row_a = pulled_row(row_a_pull, raw["id"])
+    wm_push(a, updates(edited(row_a, disposition="resolved_on_scene")), row_a_pull["timestamp"])
+
+    # B edited the disposition offline (from what it held: ""), then syncs: pull, then push.
+    wait_for_stable_horizon()
+    b_pull = synced(b, first_b["timestamp"])
+    pulled = pulled_row(b_pull, raw["id"])
+    assert pulled["disposition"] == "resolved_on_scene" and pulled["server_version"] == 2
+    b_row = {**pulled, "disposition": "transported", "_status": "updated", "_changed": "disposition"}
+    answer = wm_push(b, {"engagements": {"created": [], "updated": [b_row], "deleted": []}}, b_pull["timestamp"])
+    assert answer.json()["results"][0]["status"] == "conflict", answer.json()
+
+    conflict = Conflict.objects.get(record_id=raw["id"], field="disposition")
+    assert conflict.server_value == "resolved_on_scene" and conflict.incoming_value == "transported"
+    assert Engagement.objects.get(pk=raw["id"]).disposition == "resolved_on_scene"
+
+
+def test_the_same_push_sent_twice_changes_nothing_the_second_time(field):
+    api = field.api(field.responder)
+    raw = engagement_raw(field)
+    changes = {"engagements": {"created": [raw], "updated": [], "deleted": []}}
+    assert wm_push(api, changes, None).json()["results"][0]["status"] == "applied"
+    version = Engagement.objects.get(pk=raw["id"]).version
+    again = wm_push(api, changes, None)  # the answer was lost; WatermelonDB sends the row as created again
+    assert again.json()["experimentalRejectedIds"] == {}
+    assert Engagement.objects.filter(pk=raw["id"]).count() == 1
+    assert Engagement.objects.get(pk=raw["id"]).version == version
+
+
+def test_an_updated_row_the_server_never_had_is_created(field):
+    api = field.api(field.responder)
+    raw = {**engagement_raw(field), "_status": "updated", "_changed": "beat"}
+    answer = wm_push(api, {"engagements": {"created": [], "updated": [raw], "deleted": []}}, None)
+    assert answer.json()["results"][0]["op"] == "create"
+    assert Engagement.objects.get(pk=raw["id"]).notes == raw["notes"]
+
+
+def test_an_invalid_row_is_rejected_alone_kept_in_quarantine_and_left_unsynced_on_the_phone(field):
+    api = field.api(field.responder)
+    good, bad = engagement_raw(field), engagement_raw(field, origin="911_dispatch")  # needs a CAD number
+    answer = wm_push(api, {"engagements": {"created": [good, bad], "updated": [], "deleted": []}}, None)
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["experimentalRejectedIds"] == {"engagements": [bad["id"]]}
+    rejected = next(r for r in body["results"] if r["id"] == bad["id"])
+    assert rejected["fields"]["cad_number"][0]["code"] == "cad_number_required"
+    assert Engagement.objects.filter(pk=good["id"]).exists() and not Engagement.objects.filter(pk=bad["id"]).exists()
+    kept = Mutation.objects.get(record_id=bad["id"])
+    assert kept.status == "rejected" and kept.payload["fields"]["origin"] == "911_dispatch"
+    listed = api.get("/api/v1/sync/quarantine").json()["results"]
+    assert [m["id"] for m in listed] == [str(kept.pk)] or bad["id"] in json.dumps(listed)
+
+
+def test_bad_ids_columns_and_tables_are_a_400_and_apply_nothing(field):
+    api = field.api(field.responder)
+    good = engagement_raw(field)
+    cases = [
+        ({"engagements": {"created": [good, {**engagement_raw(field), "id": "k3x9a0"}]}}, "invalid_id"),
+        ({"engagements": {"created": [good, engagement_raw(field, colour="red")]}}, "unknown_column"),
+        ({"engagements": {"created": [good]}, "pets": {"created": []}}, "unknown_table"),
+        ({"engagements": {"created": [good, dict(good)]}}, "duplicate_id"),
+        ({"engagements": {"created": "nope"}}, "invalid_changes"),
+        (["not", "an", "object"], "invalid_changes"),
+    ]
+    for changes, code in cases:
+        response = wm_push(api, changes, None)
+        assert response.status_code == 400, (code, response.content)
+        assert response.json()["code"] == code
+    assert not Engagement.objects.exists() and not Mutation.objects.exists()
+    assert wm_pull(api, "abc").json()["code"] == "invalid_last_pulled_at"
+    assert wm_pull(api, None, migration="{").status_code == 400
+
+
+def test_deletions_reach_the_other_phone_and_unknown_deletions_are_ignored(tfield):
+    field = tfield
+    a, b = field.api(field.responder), field.api(field.partner)
+    raw = create_engagement(field, a, None)
+    last_b = synced(b)["timestamp"]
+    pulled = synced(a)
+    answer = wm_push(
+        a,
+        {"engagements": {"created": [], "updated": [], "deleted": [raw["id"], str(uuid.uuid4())]}},
+        pulled["timestamp"],
+    )
+    assert [r["status"] for r in answer.json()["results"]] == ["applied"]
+    assert Engagement._base_manager.get(pk=raw["id"]).deleted_at is not None
+    wait_for_stable_horizon()
+    assert table(synced(b, last_b)["changes"])["deleted"] == [raw["id"]]
+
+
+def test_a_team_that_leaves_the_scope_is_deleted_from_the_phone(field):
+    a = field.api(field.responder)
+    raw = create_engagement(field, field.api(field.partner), None)
+    last = synced(a)["timestamp"]
+    Membership.objects.filter(user=field.responder).update(team=field.team_b)
+    body = synced(a, last)
+    assert raw["id"] in table(body["changes"])["deleted"]
+
+
+def test_a_new_role_replaces_the_phones_copy(field):
+    api = field.api(field.interrupter)
+    last = synced(api)["timestamp"]
+    Membership.objects.filter(user=field.interrupter).update(role=Role.COORDINATOR)
+    assert synced(api, last).get("experimentalStrategy") == "replacement"
+
+
+def test_police_case_numbers_stay_hidden_and_a_hidden_column_pushed_back_is_not_a_value(field):
+    coordinator, interrupter = field.api(field.coordinator), field.api(field.interrupter)
+    incident = {
+        "id": str(uuid.uuid4()),
+        "dvp_number": "DVP-26-0042",
+        "kind": "shooting",
+        "occurred_at": int(timezone.now().timestamp() * 1000),
+        "police_case_number": "OPD-26-1234",
+        "team_id": field.team_d.pk,
+    }
+    answer = wm_push(coordinator, {"incidents": {"created": [incident]}}, None)
+    assert answer.json()["experimentalRejectedIds"] == {}, answer.json()
+    body = synced(interrupter)
+    row = pulled_row(body, incident["id"], "incidents")
+    assert "police_case_number" not in row
+    # WatermelonDB fills the missing column with null and sends it back with the interrupter's edit.
+    mine = {**row, "police_case_number": None, "notes": "Family asked for a call back.", "_status": "updated"}
+    mine["_changed"] = "notes"
+    answer = wm_push(interrupter, {"incidents": {"updated": [mine]}}, body["timestamp"])
+    assert answer.json()["experimentalRejectedIds"] == {}, answer.json()
+    stored = Incident.objects.get(pk=incident["id"])
+    assert stored.police_case_number == "OPD-26-1234" and "call back" in stored.notes
+    assert not table(synced(field.api(field.responder))["changes"], "incidents")["created"]  # MACRO sees no DVP
+
+
+def test_migration_sync_sends_the_new_tables_whole(field):
+    api = field.api(field.responder)
+    raw = create_engagement(field, api, None)
+    last = synced(api)["timestamp"]
+    body = wm_pull(api, last, migration={"from": 1, "tables": ["engagements"], "columns": []}).json()
+    assert raw["id"] in [r["id"] for r in table(body["changes"])["updated"]]
+    assert not table(synced(api, body["timestamp"])["changes"])["updated"]
+
+
+def test_an_unknown_or_purged_position_tells_the_phone_to_reset(field):
+    api = field.api(field.responder)
+    other = field.api(field.partner)
+    assert wm_pull(api, synced(other)["timestamp"]).status_code == 410  # another device's checkpoint
+    raw = create_engagement(field, api, None)
+    last = synced(api)["timestamp"]
+    wm_push(api, {"engagements": {"deleted": [raw["id"]]}}, last)
+    tombstones_purge(older_than=timezone.now() + timedelta(seconds=1))
+    response = wm_pull(api, last)
+    assert response.status_code == 410
+    assert response.json()["code"] == "reset_required"
+    assert "unsafeResetDatabase" in response.json()["message"]
