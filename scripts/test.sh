@@ -17,6 +17,14 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+if command -v npm >/dev/null 2>&1; then
+  echo "== npm packages for the WatermelonDB end-to-end test"
+  npm ci --prefix tests/watermelon/js --no-audit --no-fund --loglevel=error >/dev/null \
+    || echo "   npm ci failed: the WatermelonDB end-to-end test will be skipped (and say so)"
+else
+  echo "== no Node.js: the WatermelonDB end-to-end test will be skipped (and say so)"
+fi
+
 echo "== ruff"
 $BIN/ruff check .
 echo "== pip-audit (offline-tolerant: known vulnerabilities fail the run; lookups this machine cannot make are reported)"

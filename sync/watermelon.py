@@ -60,7 +60,8 @@ def _field_column(spec, name, writable=True):
     f = spec.model._meta.get_field(name)
     optional = f.null or name in spec.restricted
     if f.is_relation:
-        return Column(f"{name}_id", "string", True, name, "ref", writable)
+        # A synced record is pointed at by its UUID (a @relation); anything else (a person) by its number.
+        return Column(f"{name}_id", "string" if name in spec.references else "number", True, name, "ref", writable)
     if isinstance(f, models.DateTimeField):
         return Column(name, "number", optional, name, "datetime", writable)
     if isinstance(f, models.DateField):
@@ -164,7 +165,7 @@ def _from_column(col, value):
     if value is None:
         return None
     if col.kind == "ref":
-        return value or None
+        return value if value not in ("", 0) else None
     if col.kind == "datetime":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ColumnError("wrong_type", "Expected milliseconds since the epoch (a number).")

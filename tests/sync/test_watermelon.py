@@ -1,6 +1,7 @@
 """The WatermelonDB protocol adapter (sync/watermelon.py): wire format and every rule of docs/watermelondb.md."""
 
 import json
+import os
 import uuid
 from datetime import timedelta
 
@@ -72,6 +73,23 @@ def pulled_row(changes, record_id, name="engagements"):
     return rows[0]
 
 
+PY_TYPES = {"string": str, "number": (int, float), "boolean": bool}
+
+
+def assert_matches_schema(row, table_name):
+    """Every value is of its column's type (WatermelonDB would otherwise blank it), null only where optional."""
+    cols = {c["name"]: c for t in schema()["tables"] if t["name"] == table_name for c in t["columns"]}
+    for name, value in row.items():
+        if name == "id":
+            continue
+        col = cols[name]
+        if value is None:
+            assert col.get("isOptional"), (table_name, name)
+        else:
+            assert isinstance(value, PY_TYPES[col["type"]]), (table_name, name, value)
+            assert not (col["type"] == "number" and isinstance(value, bool)), (table_name, name)
+
+
 def edited(row, **columns):
     """A row as WatermelonDB pushes a local edit: every column, _status updated, _changed naming the edits."""
     return {**row, **columns, "_status": "updated", "_changed": ",".join(columns)}
@@ -100,6 +118,25 @@ def test_schema_lists_every_record_type_and_the_columns_pulls_use(field):
     create_engagement(field, api, None)
     row = pulled_row(synced(api), Engagement.objects.get().pk)
     assert set(row) - {"id"} <= set(tables["engagements"])
+    assert_matches_schema(row, "engagements")
+
+
+def test_every_record_type_pulls_in_its_columns_types(field):
+    """The demo day holds every record type, with references between them and a follow-up assigned to a
+    person (a number column: a string column would make WatermelonDB blank it and push the blank back)."""
+    from django.core.management import call_command
+
+    from responders.models import User
+
+    call_command("load_demo_data", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    seen = set()
+    for user in User.objects.filter(username__in=["macro_supervisor", "dvp_coordinator"]):
+        body = synced(field.api(user))
+        for name, part in body["changes"].items():
+            for row in part["created"]:
+                assert_matches_schema(row, name)
+                seen.add(name)
+    assert seen == {t["name"] for t in schema()["tables"]}
 
 
 def test_first_pull_is_created_only_with_a_positive_number_timestamp(field):
@@ -286,6 +323,7 @@ def test_police_case_numbers_stay_hidden_and_a_hidden_column_pushed_back_is_not_
     body = synced(interrupter)
     row = pulled_row(body, incident["id"], "incidents")
     assert "police_case_number" not in row
+    assert_matches_schema(row, "incidents")
     # WatermelonDB fills the missing column with null and sends it back with the interrupter's edit.
     mine = {**row, "police_case_number": None, "notes": "Family asked for a call back.", "_status": "updated"}
     mine["_changed"] = "notes"
