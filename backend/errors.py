@@ -138,7 +138,10 @@ def exception_handler(exc, context):
 
     if isinstance(exc, DomainError):
         body = error_body(exc.code, exc.message, exc.fields, **exc.extra)
-        return Response(body, status=exc.status_code, headers=_auth_headers(exc))
+        headers = _auth_headers(exc) or {}
+        if "retry_after" in exc.extra:
+            headers["Retry-After"] = str(exc.extra["retry_after"])
+        return Response(body, status=exc.status_code, headers=headers)
 
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -67,8 +67,11 @@ class World:
 # --- HTTP ----------------------------------------------------------------------------------------------------------
 
 
+CLIENT_TIMEOUT = 120
+
+
 class Client:
-    def __init__(self, url, token, timeout=300):
+    def __init__(self, url, token, timeout=CLIENT_TIMEOUT):
         parsed = urlparse(url)
         self.conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=timeout)
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -89,12 +92,19 @@ class Client:
         return response.status, json.loads(data or b"null"), dict(response.getheaders()), time.perf_counter() - started
 
     def push(self, mutations):
-        """Push with retries on 429/503 (honouring Retry-After). Returns (answer, [(status, seconds)])."""
+        """Push with retries on 429/503 (honouring Retry-After) and on a client timeout (a push is idempotent, so
+        resending it is what an app does). Returns (answer, [(status, seconds)]); status "timeout" counts too."""
         attempts = []
         while True:
-            status, body, headers, seconds = self.request(
-                "POST", "/api/v1/sync/push", {"protocol": 1, "mutations": mutations}
-            )
+            started = time.perf_counter()
+            try:
+                status, body, headers, seconds = self.request(
+                    "POST", "/api/v1/sync/push", {"protocol": 1, "mutations": mutations}
+                )
+            except TimeoutError:
+                self.conn.close()
+                attempts.append(("timeout", time.perf_counter() - started))
+                continue
             attempts.append((status, seconds))
             if status in (429, 503):
                 time.sleep(float(headers.get("Retry-After", "1")))
@@ -253,8 +263,9 @@ def measure_burst(url, world, devices, per_device):
         "p50": pct(latencies, 50),
         "p95": pct(latencies, 95),
         "p99": pct(latencies, 99),
-        "5xx": sum(1 for s, _ in attempts if s >= 500 and s != 503),
+        "5xx": sum(1 for s, _ in attempts if isinstance(s, int) and s >= 500 and s != 503),
         "429_503": sum(1 for s, _ in attempts if s in (429, 503)),
+        "timeouts": sum(1 for s, _ in attempts if s == "timeout"),
         "lost": len(acknowledged - stored),
         "unacknowledged": len(sent - acknowledged),
         "duplicated": 0 if len(stored) == len(stored & sent) else len(stored - sent),
@@ -331,6 +342,7 @@ def main():
     parser.add_argument("--url", required=True)
     parser.add_argument("--gunicorn-pid", type=int, required=True)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--quick", action="store_true", help="Sizes divided by 10 (a smoke run).")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
@@ -395,7 +407,9 @@ def write_results(r, args):
         "",
         f"Written by `make bench` ({'quick run, sizes / 10' if args.quick else 'full sizes'}). Machine: "
         f"{os.cpu_count()} cores, {int(mem) // 1024} MiB, {platform.python_implementation()} "
-        f"{platform.python_version()}, PostgreSQL {pg_version}; gunicorn {args.workers} workers x 2 threads on "
+        f"{platform.python_version()}, PostgreSQL {pg_version}; "
+        f"gunicorn {args.workers} workers x {args.threads} threads "
+        f"(SYNC_PUSH_CONCURRENCY {settings.SYNC_PUSH_CONCURRENCY} pushes at once per worker) on "
         "127.0.0.1, the benchmark client on the same machine (it competes for the same 2 cores).",
         "",
         f"Medians of {args.repeat} runs (min–max). Ratios are to the raw psycopg baseline measured in the same run "
@@ -423,7 +437,8 @@ def write_results(r, args):
         f"**End-of-shift burst**: {b['mutations']:,} mutations from {b['mutations'] // 500} devices at once "
         f"(500 each), in {b['seconds']:.1f} s ({b['throughput']:,.0f}/s). Batch latency p50 {b['p50']:.2f} s, "
         f"p95 {b['p95']:.2f} s, p99 {b['p99']:.2f} s (target p99 < 2 s: {met(b['p99'] < 2)}). "
-        f"5xx: {b['5xx']}; 429/503 answers (retried after Retry-After): {b['429_503']}. "
+        f"5xx: {b['5xx']}; 429/503 answers (retried after Retry-After): {b['429_503']}; "
+        f"client timeouts after {CLIENT_TIMEOUT} s (resent): {b['timeouts']}. "
         f"Lost (acknowledged but not stored): {b['lost']}; duplicated: {b['duplicated']}; "
         f"never acknowledged: {b['unacknowledged']}.",
         "",

@@ -8,7 +8,10 @@ replay idempotent, is written in the same transaction as the change it
 describes, so both commit or neither does.
 """
 
+import random
+import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -400,6 +403,33 @@ def quarantine_unsupported(*, user, device, protocol, app_version, body):
         reason_code="unsupported_protocol",
         body=body,
     )
+
+
+_SLOTS = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+@contextmanager
+def push_slot():
+    """Admission for pushes: at most SYNC_PUSH_CONCURRENCY at once in this process; a push that cannot start
+    within SYNC_PUSH_QUEUE_SECONDS gets 503 with Retry-After (nothing of it applied) instead of queueing until
+    the app's request times out. At the end of a shift every van pushes at once: answering "later" quickly
+    keeps latency bounded for the pushes that run. Retry-After is spread so retries do not come back together.
+    """
+    size = settings.SYNC_PUSH_CONCURRENCY
+    with _SLOTS_LOCK:
+        slots = _SLOTS.setdefault(size, threading.BoundedSemaphore(size))
+    if not slots.acquire(timeout=settings.SYNC_PUSH_QUEUE_SECONDS):
+        raise DomainError(
+            "server_busy",
+            "The server is taking in other pushes; nothing of this one was applied. Retry after the delay given.",
+            status_code=503,
+            extra={"retry_after": random.randint(1, settings.SYNC_PUSH_RETRY_AFTER_MAX)},  # noqa: S311 (jitter)
+        )
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def check_batch_size(mutations):

@@ -76,14 +76,15 @@ class PushView(APIView):
                 fields={"mutations": [{"code": "wrong_type", "message": "Expected a list."}]},
             )
         push_engine.check_batch_size(mutations)
-        outcome = push_engine.push(
-            user=request.user,
-            device=request.device,
-            protocol=version,
-            app_version=app_version,
-            mutations=mutations,
-            request=request,
-        )
+        with push_engine.push_slot():
+            outcome = push_engine.push(
+                user=request.user,
+                device=request.device,
+                protocol=version,
+                app_version=app_version,
+                mutations=mutations,
+                request=request,
+            )
         return Response({"protocol": version, **outcome, "server_time": timezone.now().isoformat()})
 
 
@@ -190,14 +191,16 @@ class WatermelonPushView(APIView):
         # Either the changes object itself, or {changes, lastPulledAt}.
         if isinstance(body, dict) and isinstance(body.get("changes"), dict) and "lastPulledAt" in body:
             last_pulled_at, body = body["lastPulledAt"], body["changes"]
-        outcome = watermelon.push(
-            user=request.user,
-            device=request.device,
-            changes=body,
-            last_pulled_at=watermelon.parse_last_pulled_at(last_pulled_at),
-            app_version=request.headers.get("X-App-Version", "")[:40],
-            request=request,
-        )
+        last_pulled_at = watermelon.parse_last_pulled_at(last_pulled_at)
+        with push_engine.push_slot():
+            outcome = watermelon.push(
+                user=request.user,
+                device=request.device,
+                changes=body,
+                last_pulled_at=last_pulled_at,
+                app_version=request.headers.get("X-App-Version", "")[:40],
+                request=request,
+            )
         return Response(outcome)
 
 

@@ -16,6 +16,9 @@ os.environ.setdefault("THROTTLE_USER", "100000/min")
 os.environ.setdefault("THROTTLE_ANON", "100000/min")
 os.environ.setdefault("THROTTLE_LOGIN", "100000/min")
 os.environ.setdefault("THROTTLE_SYNC", "100000/min")
+# Tests that push from many threads at once wait for a push slot rather than get 503; the admission test
+# (tests/sync/test_admission.py) sets its own limits.
+os.environ.setdefault("SYNC_PUSH_QUEUE_SECONDS", "60")
 # Each test process gets its own Celery queue on the shared Redis, and a short visibility timeout so a task
 # whose worker was killed is redelivered within seconds.
 os.environ.setdefault("CELERY_QUEUE", f"tests-{os.getpid()}")
