@@ -1,9 +1,10 @@
 """Profile one maximum-size push and a first pull through the real request path, in-process.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/fr_bench_prof DJANGO_SECRET_KEY=x \
+    DJANGO_SECURE_SSL_REDIRECT=false THROTTLE_SYNC=1000000/min \
         .venv/bin/python bench/profile_sync.py [--pushes 4] [--html var/profile]
 
-Uses pyinstrument (bench/requirements.txt). Expects a migrated database; creates its own team and users.
+Uses pyinstrument (requirements-dev.txt). Expects a migrated database; creates its own team and users.
 """
 
 import argparse
