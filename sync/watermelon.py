@@ -397,10 +397,11 @@ def _changes_shape(changes):
                 parsed = uuid.UUID(rid) if isinstance(rid, str) else None
             except ValueError:
                 parsed = None
-            if parsed is None:
+            # The canonical lowercase form only: the server answers with it, and WatermelonDB compares ids as text.
+            if parsed is None or str(parsed) != rid:
                 raise DomainError(
                     "invalid_id",
-                    f"{table}: record ids must be UUIDs (set WatermelonDB's id generator to UUIDs); "
+                    f"{table}: record ids must be lowercase UUIDs (set WatermelonDB's id generator to UUIDs); "
                     f"got {str(rid)[:60]!r}.",
                 )
             if (table, parsed) in seen:

@@ -260,6 +260,10 @@ def test_bad_ids_columns_and_tables_are_a_400_and_apply_nothing(field):
     good = engagement_raw(field)
     cases = [
         ({"engagements": {"created": [good, {**engagement_raw(field), "id": "k3x9a0"}]}}, "invalid_id"),
+        (
+            {"engagements": {"created": [good, {**engagement_raw(field), "id": str(uuid.uuid4()).upper()}]}},
+            "invalid_id",
+        ),
         ({"engagements": {"created": [good, engagement_raw(field, colour="red")]}}, "unknown_column"),
         ({"engagements": {"created": [good]}, "pets": {"created": []}}, "unknown_table"),
         ({"engagements": {"created": [good, dict(good)]}}, "duplicate_id"),
