@@ -80,7 +80,8 @@ def _field_column(spec, name, writable=True):
 SERVER_COLUMNS = (
     Column("server_version", "number", False, "version", writable=False),
     Column("program", "string", False, "program", writable=False),
-    Column("team_id", "number", False, "team", writable=False),
+    # Optional so an app that never sets it sends null, not WatermelonDB's 0 for a number column.
+    Column("team_id", "number", True, "team", writable=False),
     Column("created_by", "number", True, "created_by", writable=False),
     Column("updated_by", "number", True, "updated_by", writable=False),
     Column("created_on_device", "string", True, "created_on_device", writable=False),
@@ -179,9 +180,12 @@ def _from_column(col, value):
         if not isinstance(value, str):
             raise ColumnError("wrong_type", "Expected a JSON text (WatermelonDB @json column).")
         try:
-            return json.loads(value)
-        except ValueError:
+            parsed = json.loads(value)
+        except (ValueError, RecursionError):
             raise ColumnError("invalid_json", "Not valid JSON text.") from None
+        if "\\u0000" in json.dumps(parsed):
+            raise ColumnError("invalid_json", "JSON text may not hold NUL characters.")
+        return parsed
     if col.kind == "date" and value == "":
         return None
     return value
@@ -244,7 +248,7 @@ def parse_migration(value):
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise DomainError("invalid_migration", "migration must be JSON: null or {from, tables, columns}.") from None
     if value is None:
         return set()
@@ -423,6 +427,13 @@ def _base(shadow, last_pulled_at):
     return None
 
 
+def _held_version(shadow, last_pulled_at):
+    if shadow is None:
+        return None
+    edited_before_pull = last_pulled_at is not None and shadow.checkpoint == last_pulled_at
+    return shadow.prior_version if edited_before_pull else shadow.version
+
+
 def push(*, user, device, changes, last_pulled_at, app_version="", request=None):
     by_table = _changes_shape(changes)
     total = sum(len(p.get(k, [])) for p in changes.values() for k in ("created", "updated", "deleted"))
@@ -477,8 +488,9 @@ def push(*, user, device, changes, last_pulled_at, app_version="", request=None)
                     mutation["base_version"] = base[1]
             else:
                 mutation["op"] = "create"
-                if isinstance(raw.get("team_id"), int) and not isinstance(raw.get("team_id"), bool):
-                    mutation["team"] = raw["team_id"]
+                team = raw.get("team_id")
+                if isinstance(team, int) and not isinstance(team, bool) and team > 0:  # 0: WatermelonDB's unset
+                    mutation["team"] = team
             states[rid] = _canonical_state(spec, decode(spec, raw, role))
             mutations.append(mutation)
             order.append((table, rid))
@@ -487,9 +499,9 @@ def push(*, user, device, changes, last_pulled_at, app_version="", request=None)
             if rid not in existing or existing[rid] is not None:
                 continue  # never reached the server, or already deleted: nothing to do
             mutation = {"mutation_id": str(uuid.uuid4()), "seq": 1, "type": spec.name, "id": str(rid), "op": "delete"}
-            base = _base(shadows.get(rid), last_pulled_at)
-            if base is not None and base[0] == "version":
-                mutation["base_version"] = base[1]
+            # A delete merges nothing: it needs the version the phone last held, so that a delete of a record
+            # someone else changed since becomes a conflict. Unknown: the first version (a conflict if it changed).
+            mutation["base_version"] = _held_version(shadows.get(rid), last_pulled_at) or 1
             mutations.append(mutation)
             order.append((table, rid))
 
@@ -514,7 +526,10 @@ def push(*, user, device, changes, last_pulled_at, app_version="", request=None)
             rejected.setdefault(table, []).append(str(rid))
             answer.update(code=result.get("code"), fields=result.get("fields", {}))
         elif mutation["op"] != "delete" and states.get(rid) is not None:
-            keep.append((rid, states[rid]))
+            # Applied as sent: the phone holds that version. Merged or conflicting: it holds values of no
+            # version the server wrote, so only its values are known.
+            held = result.get("version") if result["status"] == "applied" else None
+            keep.append((rid, states[rid], held))
         answers.append(answer)
     _remember_pushed(device, keep)
     return {"experimentalRejectedIds": rejected, "results": answers}
@@ -522,9 +537,9 @@ def push(*, user, device, changes, last_pulled_at, app_version="", request=None)
 
 def _remember_pushed(device, states):
     """After a push the device holds exactly the values it sent: the base of its next edit."""
-    for rid, data in states:
+    for rid, data, version in states:
         WatermelonShadow.objects.update_or_create(
             device=device,
             record_id=rid,
-            defaults={"data": data, "version": None, "prior_data": None, "prior_version": None, "checkpoint": 0},
+            defaults={"data": data, "version": version, "prior_data": None, "prior_version": None, "checkpoint": 0},
         )

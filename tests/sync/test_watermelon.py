@@ -12,7 +12,7 @@ from responders.models import Membership, Role
 from sync.models import Conflict, Mutation
 from sync.services import tombstones_purge
 from sync.watermelon import schema
-from tests.support import wait_for_stable_horizon
+from tests.support import mutation, push, wait_for_stable_horizon
 
 PULL, PUSH = "/api/v1/sync/watermelon/pull", "/api/v1/sync/watermelon/push"
 
@@ -359,3 +359,37 @@ def test_an_unknown_or_purged_position_tells_the_phone_to_reset(field):
     assert response.status_code == 410
     assert response.json()["code"] == "reset_required"
     assert "unsafeResetDatabase" in response.json()["message"]
+
+
+def test_a_row_created_without_team_id_goes_to_the_users_only_team(field):
+    # WatermelonDB gives an unset number column 0 (or null when optional): neither is a team.
+    api = field.api(field.responder)
+    for team in (0, None):
+        raw = engagement_raw(field, team_id=team)
+        answer = wm_push(api, {"engagements": {"created": [raw]}}, None)
+        assert answer.json()["experimentalRejectedIds"] == {}, answer.json()
+        assert Engagement.objects.get(pk=raw["id"]).team == field.team_a
+
+
+def test_json_text_too_deep_or_holding_nul_rejects_the_row_not_the_server(field):
+    api = field.api(field.responder)
+    deep, nul = engagement_raw(field, needs="[" * 100000 + "]" * 100000), engagement_raw(field, needs='["\\u0000"]')
+    answer = wm_push(api, {"engagements": {"created": [deep, nul]}}, None)
+    assert answer.status_code == 200, answer.content
+    assert sorted(answer.json()["experimentalRejectedIds"]["engagements"]) == sorted([deep["id"], nul["id"]])
+    assert api.get(PULL, {"last_pulled_at": "null", "migration": "[" * 100000}).status_code == 400
+
+
+def test_a_delete_of_a_record_someone_changed_since_the_phone_pushed_it_is_a_conflict(field):
+    a = field.api(field.responder)
+    raw = create_engagement(field, a, None)
+    record = Engagement.objects.get(pk=raw["id"])
+    native = field.api(field.partner)  # another phone, on the native protocol
+    edit = mutation(1, op="update", record_id=record.pk, fields={"disposition": "transported"}, base_version=1)
+    assert push(native, edit).json()["results"][0]["status"] == "applied"
+
+    answer = wm_push(a, {"engagements": {"deleted": [raw["id"]]}}, None)
+    assert answer.json()["results"][0]["status"] == "conflict", answer.json()
+    record.refresh_from_db()
+    assert record.deleted_at is None and record.disposition == "transported"
+    assert Conflict.objects.filter(record_id=record.pk, field="_deleted").exists()
