@@ -323,8 +323,13 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
                 bucket["deleted"].append(record_id)
                 dropped.append(uuid.UUID(record_id))
         if removed_teams and not first:
+            # Only what this phone holds: the ids of records it never had (made after the user left) are not
+            # its business.
+            held_ids = WatermelonShadow.objects.filter(device=device).values("record_id")
             for spec in by_table.values():
-                ids = spec.model._base_manager.filter(team_id__in=removed_teams).values_list("pk", flat=True)
+                ids = spec.model._base_manager.filter(team_id__in=removed_teams, pk__in=held_ids).values_list(
+                    "pk", flat=True
+                )
                 gone = [str(i) for i in ids if str(i) not in changes[table_name(spec)]["deleted"]]
                 changes[table_name(spec)]["deleted"].extend(gone)
                 dropped.extend(uuid.UUID(i) for i in gone)
@@ -505,6 +510,11 @@ def push(*, user, device, changes, last_pulled_at, app_version="", request=None)
             mutations.append(mutation)
             order.append((table, rid))
 
+    with transaction.atomic():  # all of the push and the shadows, or none: a retry must not merge twice
+        return _apply_push(device, user, mutations, order, states, app_version, request)
+
+
+def _apply_push(device, user, mutations, order, states, app_version, request):
     results = []
     for start in range(0, len(mutations), settings.SYNC_MAX_PUSH_MUTATIONS):
         batch = mutations[start : start + settings.SYNC_MAX_PUSH_MUTATIONS]
