@@ -238,6 +238,9 @@ class WatermelonCheckpoint(models.Model):
     device = models.ForeignKey("responders.Device", on_delete=models.CASCADE, related_name="+")
     cursor = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
+    # The latest checkpoint at which this device completed a push, as known when this checkpoint was made
+    # (carried forward from the checkpoint pulled from). 0: none.
+    pushed_through = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["device", "id"])]
@@ -260,6 +263,15 @@ class WatermelonShadow(models.Model):
     prior_version = models.PositiveIntegerField(null=True)
     prior_data = models.JSONField(null=True)
     checkpoint = models.BigIntegerField(default=0)
+    record_type = models.CharField(max_length=32, blank=True)
+    # The device holds values the server did not take (a conflict, an amendment, a delete that was refused, a
+    # replayed or dismissed rejection): the next pull sends the record as the server has it. "held": the device
+    # still has the record; "gone": it deleted it. Cleared once the device pulls past the pull that sent it.
+    resend = models.CharField(max_length=4, blank=True, choices=[("held", "held"), ("gone", "gone")])
+    # A rejected row: its fingerprint and the mutation that holds it in quarantine, so that the same row sent
+    # again (WatermelonDB resends what was rejected at every sync) gets the same answer, not a new quarantine item.
+    rejected_row = models.CharField(max_length=64, blank=True)
+    rejected_mutation = models.UUIDField(null=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "record_id"], name="one_shadow_per_device_record")]

@@ -181,7 +181,16 @@ class WatermelonPushView(APIView):
     throttle_scope = "sync"
 
     @extend_schema(
-        parameters=[OpenApiParameter("last_pulled_at", str, description="lastPulledAt as WatermelonDB gives it.")],
+        parameters=[
+            OpenApiParameter("last_pulled_at", str, description="lastPulledAt as WatermelonDB gives it."),
+            OpenApiParameter(
+                "server_version",
+                str,
+                enum=["kept"],
+                description="`kept`: the app's conflictResolver keeps the local server_version of an edited row "
+                "(docs/watermelondb.md), so each row says which version its edit started from.",
+            ),
+        ],
         request=dict,
         responses={200: dict},
     )
@@ -200,6 +209,7 @@ class WatermelonPushView(APIView):
                 last_pulled_at=last_pulled_at,
                 app_version=request.headers.get("X-App-Version", "")[:40],
                 request=request,
+                kept_server_version=request.query_params.get("server_version") == "kept",
             )
         return Response(outcome)
 

@@ -13,10 +13,13 @@ What WatermelonDB lacks and the adapter supplies:
 - No sequence numbers or mutation ids: the engine assigns the device's next sequence numbers.
 """
 
+import hashlib
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -50,6 +53,7 @@ class Column:
     source: str  # key in the engine's wire record
     kind: str = "plain"  # plain | ref | datetime | date | json | decimal
     writable: bool = True
+    places: int = 0  # decimal places the server stores (decimal columns)
 
 
 def table_name(spec):
@@ -69,7 +73,7 @@ def _field_column(spec, name, writable=True):
     if isinstance(f, models.BooleanField):
         return Column(name, "boolean", optional, name, "plain", writable)
     if isinstance(f, models.DecimalField):
-        return Column(name, "number", optional, name, "decimal", writable)
+        return Column(name, "number", optional, name, "decimal", writable, f.decimal_places)
     if isinstance(f, (models.IntegerField, models.FloatField)):
         return Column(name, "number", optional, name, "plain", writable)
     if isinstance(f, models.JSONField):
@@ -170,6 +174,9 @@ def _from_column(col, value):
     if col.kind == "datetime":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ColumnError("wrong_type", "Expected milliseconds since the epoch (a number).")
+        if value == 0 and not col.optional:
+            return ...  # WatermelonDB's empty number: never set on the phone, not 1970-01-01
+
         try:
             return datetime.fromtimestamp(value / 1000, tz=UTC).isoformat()
         except (OverflowError, OSError, ValueError):
@@ -186,6 +193,12 @@ def _from_column(col, value):
         if "\\u0000" in json.dumps(parsed):
             raise ColumnError("invalid_json", "JSON text may not hold NUL characters.")
         return parsed
+    if col.kind == "decimal" and isinstance(value, float) and math.isfinite(value):
+        # A phone's GPS gives more decimals than the server stores (6: about 0.1 m): round, as the server would.
+        try:
+            return str(round(Decimal(repr(value)), col.places))
+        except ArithmeticError:  # too large to round: the engine's validation rejects it as it stands
+            return value
     if col.kind == "date" and value == "":
         return None
     return value
@@ -300,14 +313,23 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
             WatermelonShadow.objects.filter(device=device).delete()
         else:
             _forget_unkept_pulls(device, checkpoint.pk)
+            # The device pulls from here, so it kept what the pull that made this checkpoint sent again.
+            WatermelonShadow.objects.filter(device=device, checkpoint__gt=0, checkpoint__lte=checkpoint.pk).exclude(
+                resend=""
+            ).update(resend="")
         if not first:
             # The device has moved past older checkpoints; the one it pulled from stays for a retry.
             WatermelonCheckpoint.objects.filter(device=device, pk__lt=checkpoint.pk).delete()
-        new_checkpoint = WatermelonCheckpoint.objects.create(device=device, cursor=cursor)
+        new_checkpoint = WatermelonCheckpoint.objects.create(
+            device=device, cursor=cursor, pushed_through=0 if first else checkpoint.pushed_through
+        )
+        gone = set()
+        if not first:
+            gone = _add_resends(user, device, entries)
         held = set(
-            WatermelonShadow.objects.filter(
-                device=device, record_id__in=[uuid.UUID(i) for (_, i) in entries]
-            ).values_list("record_id", flat=True)
+            WatermelonShadow.objects.filter(device=device, record_id__in=[uuid.UUID(i) for (_, i) in entries])
+            .exclude(resend="gone")
+            .values_list("record_id", flat=True)
         )
         changes = {table: {"created": [], "updated": [], "deleted": []} for table in by_table}
         delivered, dropped = [], []
@@ -318,24 +340,26 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
                 # A record the device never got is `created`; one it holds is `updated`.
                 new = first or uuid.UUID(record_id) not in held
                 bucket["created" if new else "updated"].append(encode(spec, change["record"]))
-                delivered.append((uuid.UUID(record_id), change["version"]))
-            elif not first:
+                delivered.append((uuid.UUID(record_id), change["version"], type_name))
+            elif not first and uuid.UUID(record_id) not in gone:
                 bucket["deleted"].append(record_id)
                 dropped.append(uuid.UUID(record_id))
         if removed_teams and not first:
             # Only what this phone holds: the ids of records it never had (made after the user left) are not
             # its business.
-            held_ids = WatermelonShadow.objects.filter(device=device).values("record_id")
+            held_ids = WatermelonShadow.objects.filter(device=device).exclude(resend="gone").values("record_id")
             for spec in by_table.values():
                 ids = spec.model._base_manager.filter(team_id__in=removed_teams, pk__in=held_ids).values_list(
                     "pk", flat=True
                 )
-                gone = [str(i) for i in ids if str(i) not in changes[table_name(spec)]["deleted"]]
-                changes[table_name(spec)]["deleted"].extend(gone)
-                dropped.extend(uuid.UUID(i) for i in gone)
+                gone_now = [str(i) for i in ids if str(i) not in changes[table_name(spec)]["deleted"]]
+                changes[table_name(spec)]["deleted"].extend(gone_now)
+                dropped.extend(uuid.UUID(i) for i in gone_now)
         _remember_pulled(device, new_checkpoint.pk, delivered)
-        if dropped:
-            WatermelonShadow.objects.filter(device=device, record_id__in=dropped).delete()
+        if dropped or gone:
+            WatermelonShadow.objects.filter(device=device, record_id__in=[*dropped, *gone]).exclude(
+                record_id__in=[d[0] for d in delivered]
+            ).delete()
 
     body = {"changes": changes, "timestamp": new_checkpoint.pk}
     if reset and not first:
@@ -352,6 +376,35 @@ def _forget_unkept_pulls(device, last_pulled_at):
     )
 
 
+def _add_resends(user, device, entries):
+    """Records whose copy on the device the server did not take (see WatermelonShadow.resend) go into this pull
+    as the server has them: upserted when this user may see them, else deleted from the device. Returns the
+    ids the device has already deleted and the server no longer shows it (nothing to send)."""
+    pending = {}
+    waiting = WatermelonShadow.objects.filter(device=device).exclude(resend="")
+    for record_id, type_name, resend in waiting.values_list("record_id", "record_type", "resend"):
+        pending.setdefault(type_name, {})[record_id] = resend
+    gone = set()
+    for type_name, ids in pending.items():
+        spec = next((s for s in ordered_specs() if s.name == type_name), None)
+        if spec is None:
+            continue
+        visible = {r.pk: r for r in scoped_queryset(spec, user).filter(pk__in=list(ids)).select_related("program")}
+        for record_id, resend in ids.items():
+            key = (type_name, str(record_id))
+            record = visible.get(record_id)
+            if record is not None:
+                entries.setdefault(
+                    key, {"type": type_name, "id": key[1], "op": "upsert", "version": record.version,
+                          "record": to_wire(spec, record, user)},
+                )  # fmt: skip
+            elif resend == "held":
+                entries.setdefault(key, {"type": type_name, "id": key[1], "op": "delete", "version": None})
+            else:
+                gone.add(record_id)
+    return gone
+
+
 def _db_uuid(value):
     return WatermelonShadow._meta.get_field("record_id").get_db_prep_value(value, connection)
 
@@ -364,16 +417,17 @@ def _remember_pulled(device, checkpoint_id, delivered):
     with connection.cursor() as cursor:
         for start in range(0, len(delivered), 1000):
             chunk = delivered[start : start + 1000]
-            placeholders = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            placeholders = ", ".join(["(%s, %s, %s, %s, %s, '', '')"] * len(chunk))
             params = []
-            for record_id, version in chunk:
-                params += [_db_uuid(device.pk), _db_uuid(record_id), version, checkpoint_id]
+            for record_id, version, type_name in chunk:
+                params += [_db_uuid(device.pk), _db_uuid(record_id), version, checkpoint_id, type_name]
             cursor.execute(
                 # The table name comes from the model; every value goes as a parameter.
-                f"INSERT INTO {table} (device_id, record_id, version, checkpoint) VALUES {placeholders} "  # noqa: S608
+                f"INSERT INTO {table} (device_id, record_id, version, checkpoint, record_type, resend, "  # noqa: S608
+                f"rejected_row) VALUES {placeholders} "
                 f"ON CONFLICT (device_id, record_id) DO UPDATE SET prior_version = {table}.version, "
                 f"prior_data = {table}.data, version = EXCLUDED.version, data = NULL, "
-                f"checkpoint = EXCLUDED.checkpoint",
+                f"checkpoint = EXCLUDED.checkpoint, record_type = EXCLUDED.record_type",
                 params,
             )
 
@@ -419,12 +473,30 @@ def _changes_shape(changes):
     return by_table
 
 
-def _base(shadow, last_pulled_at):
+def _edited_before_pull(shadow, last_pulled_at, pushed_through, row_version=None, kept=False):
+    """Was the device's edit made before the pull that brought the version its shadow holds?
+
+    WatermelonDB applies a pull on top of a locally edited row (local columns win), so the row it pushes does not
+    say which server version the edit started from. With the documented conflictResolver that keeps the local
+    `server_version` of an edited row (kept=True), the pushed `server_version` says it: older than the version
+    the device was last sent means the edit came first. Without it the adapter assumes the edit came first
+    unless the device has completed a push since it got that version: a wrong guess costs a conflict record
+    (nothing is lost), the other guess would overwrite the newer value silently.
+    """
+    if shadow is None or shadow.checkpoint == 0 or (shadow.prior_version is None and shadow.prior_data is None):
+        return False  # nothing pulled over a version the device held before: there is no earlier base
+    if kept and isinstance(row_version, int) and not isinstance(row_version, bool) and shadow.version is not None:
+        return row_version < shadow.version
+    if last_pulled_at is None:
+        return False
+    return bool(shadow.rejected_row) or pushed_through < shadow.checkpoint
+
+
+def _base(shadow, before_pull):
     """What the device held when it made its edit: ("data", values) or ("version", n); None if unknown."""
     if shadow is None:
         return None
-    edited_before_pull = last_pulled_at is not None and shadow.checkpoint == last_pulled_at
-    version, data = (shadow.prior_version, shadow.prior_data) if edited_before_pull else (shadow.version, shadow.data)
+    version, data = (shadow.prior_version, shadow.prior_data) if before_pull else (shadow.version, shadow.data)
     if data is not None:
         return ("data", data)
     if version is not None:
@@ -432,14 +504,18 @@ def _base(shadow, last_pulled_at):
     return None
 
 
-def _held_version(shadow, last_pulled_at):
+def _held_version(shadow, before_pull):
     if shadow is None:
         return None
-    edited_before_pull = last_pulled_at is not None and shadow.checkpoint == last_pulled_at
-    return shadow.prior_version if edited_before_pull else shadow.version
+    return shadow.prior_version if before_pull else shadow.version
 
 
-def push(*, user, device, changes, last_pulled_at, app_version="", request=None):
+def _fingerprint(table, rid, fields):
+    text = json.dumps([table, str(rid), fields], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def push(*, user, device, changes, last_pulled_at, app_version="", request=None, kept_server_version=False):
     by_table = _changes_shape(changes)
     total = sum(len(p.get(k, [])) for p in changes.values() for k in ("created", "updated", "deleted"))
     if total > settings.SYNC_WATERMELON_MAX_PUSH_RECORDS:
@@ -468,8 +544,18 @@ def push(*, user, device, changes, last_pulled_at, app_version="", request=None)
         + [uuid.UUID(i) for i in part.get("deleted", [])]
     }
     shadows = {s.record_id: s for s in WatermelonShadow.objects.filter(device=device, record_id__in=ids)}
+    pushed_through = 0
+    if last_pulled_at is not None:
+        pushed_through = (
+            WatermelonCheckpoint.objects.filter(device=device, pk=last_pulled_at)
+            .values_list("pushed_through", flat=True)
+            .first()
+        ) or 0
 
-    mutations, states, order = [], {}, []
+    def before_pull(rid, row_version=None):
+        return _edited_before_pull(shadows.get(rid), last_pulled_at, pushed_through, row_version, kept_server_version)
+
+    mutations, states, order, repeats = [], {}, [], []
     for table, spec in by_table.items():  # parents before children: incidents before their scene responses
         part = changes.get(table)
         if not part:
@@ -480,13 +566,19 @@ def push(*, user, device, changes, last_pulled_at, app_version="", request=None)
         existing = dict(spec.model._base_manager.filter(pk__in=wanted).values_list("pk", "deleted_at"))
         for raw, is_update in rows:
             rid = uuid.UUID(raw["id"])
+            whole = decode(spec, raw, role)
+            fingerprint = _fingerprint(table, rid, whole)
+            shadow = shadows.get(rid)
+            if shadow is not None and shadow.rejected_mutation and shadow.rejected_row == fingerprint:
+                repeats.append((table, rid, shadow.rejected_mutation, "update" if rid in existing else "create"))
+                continue
             changed = raw.get("_changed")
             only = set(changed.split(",")) if is_update and isinstance(changed, str) and changed else None
             fields = decode(spec, raw, role, only=None if rid not in existing else only)
             mutation = {"mutation_id": str(uuid.uuid4()), "seq": 1, "type": spec.name, "id": str(rid), "fields": fields}
             if rid in existing:
                 mutation["op"] = "update"
-                base = _base(shadows.get(rid), last_pulled_at) or ("version", 1)
+                base = _base(shadow, before_pull(rid, raw.get("server_version"))) or ("version", 1)
                 if base[0] == "data":
                     mutation["_base"] = base[1]
                 else:
@@ -496,22 +588,35 @@ def push(*, user, device, changes, last_pulled_at, app_version="", request=None)
                 team = raw.get("team_id")
                 if isinstance(team, int) and not isinstance(team, bool) and team > 0:  # 0: WatermelonDB's unset
                     mutation["team"] = team
-            states[rid] = _canonical_state(spec, decode(spec, raw, role))
+            states[rid] = (_canonical_state(spec, whole), fingerprint)
             mutations.append(mutation)
             order.append((table, rid))
+        if part.get("deleted"):
+            # Out of this user's scope is as unknown as never created: the answer must not tell them apart.
+            visible = set(
+                scoped_queryset(spec, user, include_deleted=True)
+                .filter(pk__in=[uuid.UUID(i) for i in part["deleted"]])
+                .values_list("pk", flat=True)
+            )
         for rid_text in part.get("deleted", []):
             rid = uuid.UUID(rid_text)
-            if rid not in existing or existing[rid] is not None:
-                continue  # never reached the server, or already deleted: nothing to do
+            if rid not in visible or existing.get(rid) is not None:
+                continue  # never reached the server, not this user's, or already deleted: nothing to do
             mutation = {"mutation_id": str(uuid.uuid4()), "seq": 1, "type": spec.name, "id": str(rid), "op": "delete"}
             # A delete merges nothing: it needs the version the phone last held, so that a delete of a record
             # someone else changed since becomes a conflict. Unknown: the first version (a conflict if it changed).
-            mutation["base_version"] = _held_version(shadows.get(rid), last_pulled_at) or 1
+            mutation["base_version"] = _held_version(shadows.get(rid), before_pull(rid)) or 1
             mutations.append(mutation)
             order.append((table, rid))
 
     with transaction.atomic():  # all of the push and the shadows, or none: a retry must not merge twice
-        return _apply_push(device, user, mutations, order, states, app_version, request)
+        outcome = _apply_push(device, user, mutations, order, states, app_version, request)
+        _answer_repeats(device, repeats, outcome)
+        if last_pulled_at is not None:
+            # Every local change the device had when it pulled at last_pulled_at is now settled (applied, merged,
+            # kept as a conflict, or rejected and remembered): later edits start from what that pull brought.
+            WatermelonCheckpoint.objects.filter(device=device, pk=last_pulled_at).update(pushed_through=last_pulled_at)
+        return outcome
 
 
 def _apply_push(device, user, mutations, order, states, app_version, request):
@@ -532,24 +637,57 @@ def _apply_push(device, user, mutations, order, states, app_version, request):
     rejected, answers, keep = {}, [], []
     for (table, rid), mutation, result in zip(order, mutations, results, strict=True):
         answer = {"table": table, "id": str(rid), "op": mutation["op"], "status": result["status"]}
+        state, fingerprint = states.get(rid, (None, ""))
         if result["status"] == "rejected":
             rejected.setdefault(table, []).append(str(rid))
             answer.update(code=result.get("code"), fields=result.get("fields", {}))
-        elif mutation["op"] != "delete" and states.get(rid) is not None:
-            # Applied as sent: the phone holds that version. Merged or conflicting: it holds values of no
-            # version the server wrote, so only its values are known.
+            if mutation["op"] != "delete":
+                _remember(device, rid, table, rejected_row=fingerprint, rejected_mutation=result["mutation_id"])
+        elif mutation["op"] == "delete":
+            if result["status"] != "applied":
+                # The phone has deleted its copy; the server kept the record (a conflict or an amendment).
+                _remember(device, rid, table, resend="gone")
+        elif state is not None:
+            # Applied as sent: the phone holds that version. Otherwise it holds values of no version the server
+            # wrote: only its values are known, and the next pull sends it the record as the server has it.
+            taken = result["status"] in ("applied", "merged")
             held = result.get("version") if result["status"] == "applied" else None
-            keep.append((rid, states[rid], held))
+            keep.append((rid, table, state, held, "" if taken else "held"))
         answers.append(answer)
-    _remember_pushed(device, keep)
+    for rid, table, data, version, resend in keep:
+        _remember(
+            device, rid, table, data=data, version=version, prior_data=None, prior_version=None, checkpoint=0,
+            resend=resend, rejected_row="", rejected_mutation=None,
+        )  # fmt: skip
     return {"experimentalRejectedIds": rejected, "results": answers}
 
 
-def _remember_pushed(device, states):
-    """After a push the device holds exactly the values it sent: the base of its next edit."""
-    for rid, data, version in states:
-        WatermelonShadow.objects.update_or_create(
-            device=device,
-            record_id=rid,
-            defaults={"data": data, "version": version, "prior_data": None, "prior_version": None, "checkpoint": 0},
-        )
+def _answer_repeats(device, repeats, outcome):
+    """Rows rejected before and sent again unchanged: the same answer, no second quarantine item. A rejection a
+    supervisor has since replayed or dismissed is settled: the phone marks the row synced and gets the record
+    as the server has it on its next pull."""
+    if not repeats:
+        return
+    from .models import Mutation
+
+    stored = {m.pk: m for m in Mutation.objects.filter(pk__in=[m for (_, _, m, _) in repeats])}
+    for table, rid, mutation_id, op in repeats:
+        original = stored.get(mutation_id)
+        answer = {"table": table, "id": str(rid), "op": op}
+        if original is not None and original.replayed_as_id is None and original.dismissed_at is None:
+            result = original.result or {}
+            answer.update(status="rejected", code=result.get("code"), fields=result.get("fields", {}), repeat=True)
+            outcome["experimentalRejectedIds"].setdefault(table, []).append(str(rid))
+        else:
+            answer["status"] = "replayed" if original is not None and original.replayed_as_id else "dismissed"
+            _remember(device, rid, table, resend="held", rejected_row="", rejected_mutation=None)
+        outcome["results"].append(answer)
+
+
+def _remember(device, rid, table, **values):
+    if values.get("resend"):
+        values["checkpoint"] = 0  # not yet sent again: only a pull that sends it sets the checkpoint
+    spec = specs_by_table()[table]
+    WatermelonShadow.objects.update_or_create(
+        device=device, record_id=rid, defaults={"record_type": spec.name, **values}
+    )

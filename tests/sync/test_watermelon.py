@@ -393,3 +393,184 @@ def test_a_delete_of_a_record_someone_changed_since_the_phone_pushed_it_is_a_con
     record.refresh_from_db()
     assert record.deleted_at is None and record.disposition == "transported"
     assert Conflict.objects.filter(record_id=record.pk, field="_deleted").exists()
+
+
+def _edit_offline_then_lose_a_push(field, kept):
+    """A changes the disposition; B, which had edited the disposition offline before, pulls A's version, loses
+    its push (network gone), and syncs again later: pull (nothing new), then push."""
+    a, b = field.api(field.responder), field.api(field.partner)
+    raw = create_engagement(field, a, None, disposition="")
+    first_b = synced(b)
+    a_pull = synced(a)
+    wm_push(a, updates(edited(pulled_row(a_pull, raw["id"]), disposition="resolved_on_scene")), a_pull["timestamp"])
+    wait_for_stable_horizon()
+    b_pull = synced(b, first_b["timestamp"])
+    pulled = pulled_row(b_pull, raw["id"])
+    assert pulled["server_version"] == 2
+    # WatermelonDB applies the pulled row under B's edit; with the documented conflictResolver the row keeps
+    # the server_version B's edit started from.
+    b_row = {**pulled, "disposition": "transported", "_status": "updated", "_changed": "disposition"}
+    if kept:
+        b_row["server_version"] = 1
+    # (The push of this sync never reached the server.)
+    wait_for_stable_horizon()
+    later = synced(b, b_pull["timestamp"])
+    suffix = "&server_version=kept" if kept else ""
+    answer = b.post(
+        f"{PUSH}?last_pulled_at={later['timestamp']}{suffix}",
+        {"engagements": {"created": [], "updated": [b_row], "deleted": []}},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
+    return raw, answer.json()
+
+
+def test_an_edit_older_than_an_earlier_pull_whose_push_was_lost_is_a_conflict_not_an_overwrite(tfield):
+    raw, body = _edit_offline_then_lose_a_push(tfield, kept=False)
+    assert body["results"][0]["status"] == "conflict", body
+    assert Engagement.objects.get(pk=raw["id"]).disposition == "resolved_on_scene"
+    conflict = Conflict.objects.get(record_id=raw["id"], field="disposition")
+    assert conflict.incoming_value == "transported"
+
+
+def test_with_the_kept_server_version_the_row_says_its_base_after_a_lost_push(tfield):
+    raw, body = _edit_offline_then_lose_a_push(tfield, kept=True)
+    assert body["results"][0]["status"] == "conflict", body
+    assert Engagement.objects.get(pk=raw["id"]).disposition == "resolved_on_scene"
+
+
+def test_with_the_kept_server_version_an_edit_after_the_pull_is_no_conflict(tfield):
+    """The same sync's pull brought the newer value, the user then changed it: the row's server_version is
+    the pulled one, so the edit started from it (without the resolver this is taken as a conflict)."""
+    field = tfield
+    a, b = field.api(field.responder), field.api(field.partner)
+    raw = create_engagement(field, a, None, disposition="")
+    first_b = synced(b)
+    a_pull = synced(a)
+    wm_push(a, updates(edited(pulled_row(a_pull, raw["id"]), disposition="resolved_on_scene")), a_pull["timestamp"])
+    wait_for_stable_horizon()
+    b_pull = synced(b, first_b["timestamp"])
+    b_row = edited(pulled_row(b_pull, raw["id"]), disposition="transported")
+    answer = b.post(
+        f"{PUSH}?last_pulled_at={b_pull['timestamp']}&server_version=kept",
+        {"engagements": {"created": [], "updated": [b_row], "deleted": []}},
+        format="json",
+    )
+    assert answer.json()["results"][0]["status"] == "applied", answer.json()
+    assert Engagement.objects.get(pk=raw["id"]).disposition == "transported"
+    assert not Conflict.objects.filter(record_id=raw["id"]).exists()
+
+
+def test_an_edit_after_a_completed_push_starts_from_what_that_sync_pulled(tfield):
+    """Once the device has completed a push after getting a version, a later edit is based on that version."""
+    field = tfield
+    a, b = field.api(field.responder), field.api(field.partner)
+    raw = create_engagement(field, a, None, disposition="")
+    first_b = synced(b)
+    a_pull = synced(a)
+    wm_push(a, updates(edited(pulled_row(a_pull, raw["id"]), disposition="resolved_on_scene")), a_pull["timestamp"])
+    wait_for_stable_horizon()
+    b_pull = synced(b, first_b["timestamp"])
+    row = pulled_row(b_pull, raw["id"])
+    create_engagement(field, b, b_pull["timestamp"])  # B's sync pushed something else: its push completed
+    wait_for_stable_horizon()
+    b_later = synced(b, b_pull["timestamp"])
+    answer = wm_push(b, updates(edited(row, disposition="transported")), b_later["timestamp"])
+    assert answer.json()["results"][0]["status"] == "applied", answer.json()
+    assert not Conflict.objects.filter(record_id=raw["id"]).exists()
+
+
+def test_a_refused_delete_and_a_refused_edit_come_back_to_the_phone_on_its_next_pull(tfield):
+    field = tfield
+    a, b = field.api(field.responder), field.api(field.partner)
+    kept, edited_away = create_engagement(field, a, None), create_engagement(field, a, None, disposition="")
+    b_first = synced(b)
+    a_pull = synced(a)
+    for rid, change in ((kept["id"], {"beat": "21Z"}), (edited_away["id"], {"disposition": "resolved_on_scene"})):
+        wm_push(a, updates(edited(pulled_row(a_pull, rid), **change)), a_pull["timestamp"])
+    # B deleted one and edited the other's disposition offline, from the first versions; its sync pulls A's
+    # edits, then pushes. The delete of a record changed since is a conflict, and so is the edit.
+    wait_for_stable_horizon()
+    b_pull = synced(b, b_first["timestamp"])
+    b_row = edited(pulled_row(b_pull, edited_away["id"]), disposition="transported")
+    changes = {"engagements": {"created": [], "updated": [b_row], "deleted": [kept["id"]]}}
+    answer = wm_push(b, changes, b_pull["timestamp"])
+    assert {r["id"]: r["status"] for r in answer.json()["results"]} == {
+        kept["id"]: "conflict",
+        edited_away["id"]: "conflict",
+    }, answer.json()
+    # WatermelonDB marked both as synced: B destroyed its copy of one and holds the losing value in the other.
+    wait_for_stable_horizon()
+    back = synced(b, b_pull["timestamp"])["changes"]["engagements"]
+    assert [r["id"] for r in back["created"]] == [kept["id"]]
+    assert [r["id"] for r in back["updated"]] == [edited_away["id"]]
+    assert back["updated"][0]["disposition"] == "resolved_on_scene"
+
+
+def test_a_rejected_row_sent_again_unchanged_gets_the_same_answer_and_one_quarantine_item(tfield):
+    field = tfield
+    api = field.api(field.responder)
+    bad = engagement_raw(field, origin="911_dispatch")  # needs a CAD number
+    changes = {"engagements": {"created": [bad], "updated": [], "deleted": []}}
+    before = synced(api)["timestamp"]
+    first = wm_push(api, changes, before).json()
+    last = synced(api, before)["timestamp"]
+    again = wm_push(api, changes, last).json()  # WatermelonDB sends what was rejected at every sync
+    assert first["experimentalRejectedIds"] == again["experimentalRejectedIds"] == {"engagements": [bad["id"]]}
+    assert again["results"][0]["fields"] == first["results"][0]["fields"]
+    assert Mutation.objects.filter(record_id=bad["id"]).count() == 1
+
+    wait_for_stable_horizon()
+    fixed = {**bad, "cad_number": "C-2026-0001"}  # the responder fixed it: a new row, tried again
+    answer = wm_push(api, {"engagements": {"created": [fixed], "updated": [], "deleted": []}}, last).json()
+    assert answer["experimentalRejectedIds"] == {}
+    assert Engagement.objects.filter(pk=bad["id"]).exists()
+
+
+def test_a_dismissed_rejection_is_settled_on_the_phone(tfield):
+    field = tfield
+    api = field.api(field.responder)
+    last = synced(api)["timestamp"]
+    bad = engagement_raw(field, origin="911_dispatch")
+    changes = {"engagements": {"created": [bad], "updated": [], "deleted": []}}
+    wm_push(api, changes, last)
+    kept = Mutation.objects.get(record_id=bad["id"])
+    supervisor = field.api(field.supervisor)
+    assert supervisor.post(f"/api/v1/sync/quarantine/{kept.pk}/dismiss").status_code in (200, 204)
+
+    answer = wm_push(api, changes, last).json()
+    assert answer["experimentalRejectedIds"] == {}
+    assert answer["results"][0]["status"] == "dismissed"
+    assert Mutation.objects.filter(record_id=bad["id"]).count() == 1
+    # The record the supervisor dismissed is not on the server: the phone's copy goes.
+    wait_for_stable_horizon()
+    assert synced(api, last)["changes"]["engagements"]["deleted"] == [bad["id"]]
+
+
+def test_deleting_a_record_of_another_team_is_ignored_like_an_unknown_id(field):
+    other = field.api(field.other_team)
+    theirs = create_engagement(field, other, None, team_id=field.team_b.pk)
+    api = field.api(field.responder)
+    unknown = str(uuid.uuid4())
+    answer = wm_push(api, {"engagements": {"created": [], "updated": [], "deleted": [theirs["id"], unknown]}}, None)
+    assert answer.status_code == 200 and answer.json()["results"] == []
+    assert Engagement.objects.get(pk=theirs["id"]).deleted_at is None
+
+
+def test_gps_with_more_decimals_than_stored_is_rounded_and_an_unset_time_is_not_1970(field):
+    api = field.api(field.responder)
+    raw = engagement_raw(field, latitude=37.80441234567, longitude=-122.27111987654)
+    answer = wm_push(api, {"engagements": {"created": [raw], "updated": [], "deleted": []}}, None)
+    assert answer.json()["experimentalRejectedIds"] == {}, answer.json()
+    record = Engagement.objects.get(pk=raw["id"])
+    assert str(record.latitude) == "37.804412" and str(record.longitude) == "-122.271120"
+    huge = engagement_raw(field, latitude=1e300, longitude=1.0)
+    answer = wm_push(api, {"engagements": {"created": [huge], "updated": [], "deleted": []}}, None)
+    assert answer.status_code == 200 and answer.json()["experimentalRejectedIds"] == {"engagements": [huge["id"]]}
+
+    # occurred_at is required; WatermelonDB sends 0 for a number column the app never set.
+    incident = {"id": str(uuid.uuid4()), "dvp_number": "DVP-26-0043", "kind": "shooting", "occurred_at": 0,
+                "team_id": field.team_d.pk}  # fmt: skip
+    answer = wm_push(field.api(field.coordinator), {"incidents": {"created": [incident]}}, None).json()
+    assert answer["experimentalRejectedIds"] == {"incidents": [incident["id"]]}
+    assert "occurred_at" in answer["results"][0]["fields"], answer

@@ -1,6 +1,7 @@
 """The real WatermelonDB client (npm @nozbe/watermelondb, LokiJS adapter, in Node) against the running server.
 
-tests/watermelon/js/e2e.js drives two phones through create, concurrent edits of one record, delete and sync;
+tests/watermelon/js/e2e.js drives two phones through create, concurrent edits of one record, delete, a lost push
+and sync;
 this test then checks that both phones hold exactly what the server holds. `make test` installs the npm
 packages when Node.js is present; without Node the test is skipped and says so.
 """
@@ -65,5 +66,8 @@ def test_two_real_watermelondb_clients_sync_and_end_equal_to_the_server(live_ser
     assert deleted.count() == 1 and str(deleted.get().pk) not in server
     edited = next(r for r in live.values() if r.beat == "20Y")
     assert edited.address == "International Blvd & 23rd Ave"
+    # B set the disposition before it saw A's, then lost that push: A's value stands and B's is kept for review.
+    assert edited.disposition == "resolved_on_scene"
+    assert Conflict.objects.filter(record_id=edited.pk, field="disposition", incoming_value="transported").exists()
     # Both phones edited the notes of the same record: the free-text merge kept both, or a conflict did.
     assert edited.notes.count("\n") >= 1 or Conflict.objects.filter(record_id=edited.pk, field="notes").exists()

@@ -51,11 +51,18 @@ function makePhone(name, token, serverSchema) {
   const database = new Database({ adapter, modelClasses })
   const tables = serverSchema.tables.map((t) => t.name)
 
-  async function sync() {
+  // failPush: the push of this sync is lost (the network went after the pull), as happens in the field.
+  async function sync({ failPush = false } = {}) {
     const rejected = []
     await synchronize({
       database,
       migrationsEnabledAtVersion: 1,
+      // docs/watermelondb.md: keep the server_version an unsynced local edit started from, so the server
+      // merges against it (push with server_version=kept).
+      conflictResolver: (table, local, remote, resolved) => {
+        if (local._status !== 'synced') resolved.server_version = local.server_version
+        return resolved
+      },
       pullChanges: async ({ lastPulledAt, schemaVersion, migration }) => {
         const q =
           `last_pulled_at=${lastPulledAt ?? 'null'}&schema_version=${schemaVersion}` +
@@ -63,7 +70,8 @@ function makePhone(name, token, serverSchema) {
         return api(token, `/api/v1/sync/watermelon/pull?${q}`)
       },
       pushChanges: async ({ changes, lastPulledAt }) => {
-        const body = await api(token, `/api/v1/sync/watermelon/push?last_pulled_at=${lastPulledAt}`, {
+        if (failPush) throw new Error('network lost before the push')
+        const body = await api(token, `/api/v1/sync/watermelon/push?last_pulled_at=${lastPulledAt}&server_version=kept`, {
           method: 'POST',
           body: JSON.stringify(changes),
         })
@@ -166,7 +174,20 @@ async function main() {
   await A.sync()
   await B.sync()
 
-  // 5. Both once more, so each has pulled what the other pushed last.
+  // 5. Both set E1's disposition offline. A syncs first; B's sync pulls A's value, then loses its push, and
+  // B syncs again later: its value, set before it saw A's, is kept as a conflict, not written over A's.
+  await B.edit(e1, (raw, set) => set('disposition', 'transported'))
+  await A.edit(e1, (raw, set) => set('disposition', 'resolved_on_scene'))
+  await A.sync()
+  await B.sync({ failPush: true }).then(
+    () => {
+      throw new Error('the failed push did not fail')
+    },
+    (error) => note(`B lost a push: ${error.message}`),
+  )
+  await B.sync()
+
+  // 6. Both once more, so each has pulled what the other pushed last.
   await A.sync()
   await B.sync()
 
@@ -177,7 +198,8 @@ async function main() {
     const rows = result[phone].engagements
     if (rows.some((r) => r.id === e2)) throw new Error(`E2 is still on phone ${phone}`)
     const one = rows.find((r) => r.id === e1)
-    if (!one || one.beat !== '20Y' || one.address !== 'International Blvd & 23rd Ave') {
+    if (!one || one.beat !== '20Y' || one.address !== 'International Blvd & 23rd Ave' ||
+        one.disposition !== 'resolved_on_scene') {
       throw new Error(`E1 on phone ${phone} lacks an edit: ${JSON.stringify(one)}`)
     }
   }
