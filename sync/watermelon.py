@@ -31,7 +31,7 @@ from responders import selectors
 
 from . import pull as pull_engine
 from . import push as push_engine
-from .models import WatermelonCheckpoint, WatermelonShadow
+from .models import Change, WatermelonCheckpoint, WatermelonShadow
 from .records import canonical, parse_fields, scoped_queryset, to_wire
 from .registry import ordered_specs
 
@@ -326,24 +326,31 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
         gone = set()
         if not first:
             gone = _add_resends(user, device, entries)
-        held = set(
-            WatermelonShadow.objects.filter(device=device, record_id__in=[uuid.UUID(i) for (_, i) in entries])
-            .exclude(resend="gone")
-            .values_list("record_id", flat=True)
+        holding = dict(
+            WatermelonShadow.objects.filter(
+                device=device, record_id__in=[uuid.UUID(i) for (_, i) in entries]
+            ).values_list("record_id", "resend")
         )
+        held = {rid for rid, resend in holding.items() if resend != "gone"}
         changes = {table: {"created": [], "updated": [], "deleted": []} for table in by_table}
-        delivered, dropped = [], []
+        delivered, dropped, withheld = [], [], []
         for (type_name, record_id), change in entries.items():
             spec = next(s for s in by_table.values() if s.name == type_name)
             bucket = changes[table_name(spec)]
+            rid = uuid.UUID(record_id)
             if change["op"] == "upsert":
                 # A record the device never got is `created`; one it holds is `updated`.
-                new = first or uuid.UUID(record_id) not in held
-                bucket["created" if new else "updated"].append(encode(spec, change["record"]))
-                delivered.append((uuid.UUID(record_id), change["version"], type_name))
-            elif not first and uuid.UUID(record_id) not in gone:
+                bucket["created" if first or rid not in held else "updated"].append(encode(spec, change["record"]))
+                delivered.append((rid, change["version"], type_name))
+            elif not first and rid not in gone:
+                if change["op"] == Change.Op.DELETE and rid in held and holding[rid] != "held":
+                    # WatermelonDB destroys a record listed in `deleted` with any unsynced edit to it, before
+                    # it pushes. Told on its next pull instead, the phone pushes such an edit first (it is
+                    # kept in the quarantine: the record is gone).
+                    withheld.append(rid)
+                    continue
                 bucket["deleted"].append(record_id)
-                dropped.append(uuid.UUID(record_id))
+                dropped.append(rid)
         if removed_teams and not first:
             # Only what this phone holds: the ids of records it never had (made after the user left) are not
             # its business.
@@ -356,6 +363,8 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
                 changes[table_name(spec)]["deleted"].extend(gone_now)
                 dropped.extend(uuid.UUID(i) for i in gone_now)
         _remember_pulled(device, new_checkpoint.pk, delivered)
+        if withheld:
+            WatermelonShadow.objects.filter(device=device, record_id__in=withheld).update(resend="held", checkpoint=0)
         if dropped or gone:
             WatermelonShadow.objects.filter(device=device, record_id__in=[*dropped, *gone]).exclude(
                 record_id__in=[d[0] for d in delivered]

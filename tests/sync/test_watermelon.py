@@ -293,7 +293,30 @@ def test_deletions_reach_the_other_phone_and_unknown_deletions_are_ignored(tfiel
     assert [r["status"] for r in answer.json()["results"]] == ["applied"]
     assert Engagement._base_manager.get(pk=raw["id"]).deleted_at is not None
     wait_for_stable_horizon()
-    assert table(synced(b, last_b)["changes"])["deleted"] == [raw["id"]]
+    # The phone learns of a deletion one sync later, so that an edit it made offline is pushed first.
+    first = synced(b, last_b)
+    assert table(first["changes"])["deleted"] == []
+    assert table(synced(b, first["timestamp"])["changes"])["deleted"] == [raw["id"]]
+
+
+def test_an_offline_edit_to_a_record_deleted_meanwhile_reaches_the_server_before_the_phone_drops_it(tfield):
+    field = tfield
+    a, b = field.api(field.responder), field.api(field.partner)
+    raw = create_engagement(field, a, None)
+    b_first = synced(b)
+    a_pull = synced(a)
+    wm_push(a, {"engagements": {"deleted": [raw["id"]]}}, a_pull["timestamp"])  # a duplicate, A deletes it
+    wait_for_stable_horizon()
+    # B added to the notes offline; its sync pulls, then pushes.
+    b_pull = synced(b, b_first["timestamp"])
+    assert table(b_pull["changes"])["deleted"] == []  # WatermelonDB would destroy B's edit with the record
+    b_row = edited(pulled_row(b_first, raw["id"]), notes="B: he came back for the blanket")
+    answer = wm_push(b, updates(b_row), b_pull["timestamp"]).json()
+    assert answer["experimentalRejectedIds"] == {"engagements": [raw["id"]]}
+    kept = Mutation.objects.get(record_id=raw["id"], device__user=field.partner, status="rejected")
+    assert kept.payload["fields"]["notes"] == "B: he came back for the blanket"
+    wait_for_stable_horizon()
+    assert table(synced(b, b_pull["timestamp"])["changes"])["deleted"] == [raw["id"]]
 
 
 def test_a_team_that_leaves_the_scope_is_deleted_from_the_phone(field):
