@@ -102,7 +102,7 @@ def pull(*, user, device, cursor=None, limit=None, request=None):
         has_more = True
 
     DeviceSyncState.objects.update_or_create(device=device, defaults={"last_pull_at": timezone.now()})
-    _audit_pull(user, device, changes, request)
+    audit_pull(user, device, changes, request)
     return {
         "changes": changes,
         "removed_teams": removed_teams,
@@ -200,7 +200,8 @@ def _as_uuid(value):
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def _audit_pull(user, device, changes, request):
+def audit_pull(user, device, changes, request):
+    """One SYNC_PULL audit event for what a device was sent, naming the DVP records."""
     dvp = sum(1 for c in changes if c.get("record") and c["record"].get("program") == "DVP")
     audit_record(
         action=AuditEvent.Action.SYNC_PULL,

@@ -301,12 +301,14 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
             break
 
     by_table = specs_by_table()
+    extra = []  # sent by the adapter, beyond the engine's pull (which audited its own)
     for table in migration_tables:
         spec = by_table[table]
         for record in scoped_queryset(spec, user).select_related("program"):
             key = (spec.name, str(record.pk))
             entries[key] = {"type": spec.name, "id": key[1], "op": "upsert", "version": record.version,
                             "record": to_wire(spec, record, user)}  # fmt: skip
+            extra.append(entries[key])
 
     with transaction.atomic():
         if first:
@@ -325,7 +327,7 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
         )
         gone = set()
         if not first:
-            gone = _add_resends(user, device, entries)
+            gone = _add_resends(user, device, entries, extra)
         holding = dict(
             WatermelonShadow.objects.filter(
                 device=device, record_id__in=[uuid.UUID(i) for (_, i) in entries]
@@ -365,6 +367,8 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
         _remember_pulled(device, new_checkpoint.pk, delivered)
         if withheld:
             WatermelonShadow.objects.filter(device=device, record_id__in=withheld).update(resend="held", checkpoint=0)
+        if extra:
+            pull_engine.audit_pull(user, device, extra, request)
         if dropped or gone:
             WatermelonShadow.objects.filter(device=device, record_id__in=[*dropped, *gone]).exclude(
                 record_id__in=[d[0] for d in delivered]
@@ -385,7 +389,7 @@ def _forget_unkept_pulls(device, last_pulled_at):
     )
 
 
-def _add_resends(user, device, entries):
+def _add_resends(user, device, entries, extra):
     """Records whose copy on the device the server did not take (see WatermelonShadow.resend) go into this pull
     as the server has them: upserted when this user may see them, else deleted from the device. Returns the
     ids the device has already deleted and the server no longer shows it (nothing to send)."""
@@ -402,11 +406,10 @@ def _add_resends(user, device, entries):
         for record_id, resend in ids.items():
             key = (type_name, str(record_id))
             record = visible.get(record_id)
-            if record is not None:
-                entries.setdefault(
-                    key, {"type": type_name, "id": key[1], "op": "upsert", "version": record.version,
-                          "record": to_wire(spec, record, user)},
-                )  # fmt: skip
+            if record is not None and key not in entries:
+                entries[key] = {"type": type_name, "id": key[1], "op": "upsert", "version": record.version,
+                                "record": to_wire(spec, record, user)}  # fmt: skip
+                extra.append(entries[key])
             elif resend == "held":
                 entries.setdefault(key, {"type": type_name, "id": key[1], "op": "delete", "version": None})
             else:

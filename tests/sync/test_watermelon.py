@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from incidents.models import Engagement, Incident
 from responders.models import Membership, Role
 from sync.models import Conflict, Mutation
@@ -367,6 +368,8 @@ def test_migration_sync_sends_the_new_tables_whole(field):
     last = synced(api)["timestamp"]
     body = wm_pull(api, last, migration={"from": 1, "tables": ["engagements"], "columns": []}).json()
     assert raw["id"] in [r["id"] for r in table(body["changes"])["updated"]]
+    sent = AuditEvent.objects.filter(action=AuditEvent.Action.SYNC_PULL, actor=field.responder).order_by("-id")
+    assert sent.first().detail["records"] == 1  # what the migration sent is audited like any pull
     assert not table(synced(api, body["timestamp"])["changes"])["updated"]
 
 
