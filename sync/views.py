@@ -58,6 +58,10 @@ class PushView(APIView):
 
     @extend_schema(request=PushInput, responses={200: PushOutput})
     def post(self, request):
+        with push_engine.push_slot():  # before the body is parsed: a push turned away costs no parsing
+            return self._push(request)
+
+    def _push(self, request):
         body = request.data
         if not isinstance(body, dict):
             raise DomainError("invalid_push", "The body is an object with protocol and mutations.")
@@ -76,15 +80,14 @@ class PushView(APIView):
                 fields={"mutations": [{"code": "wrong_type", "message": "Expected a list."}]},
             )
         push_engine.check_batch_size(mutations)
-        with push_engine.push_slot():
-            outcome = push_engine.push(
-                user=request.user,
-                device=request.device,
-                protocol=version,
-                app_version=app_version,
-                mutations=mutations,
-                request=request,
-            )
+        outcome = push_engine.push(
+            user=request.user,
+            device=request.device,
+            protocol=version,
+            app_version=app_version,
+            mutations=mutations,
+            request=request,
+        )
         return Response({"protocol": version, **outcome, "server_time": timezone.now().isoformat()})
 
 
@@ -195,13 +198,13 @@ class WatermelonPushView(APIView):
         responses={200: dict},
     )
     def post(self, request):
-        body = request.data
-        last_pulled_at = request.query_params.get("last_pulled_at")
-        # Either the changes object itself, or {changes, lastPulledAt}.
-        if isinstance(body, dict) and isinstance(body.get("changes"), dict) and "lastPulledAt" in body:
-            last_pulled_at, body = body["lastPulledAt"], body["changes"]
-        last_pulled_at = watermelon.parse_last_pulled_at(last_pulled_at)
-        with push_engine.push_slot():
+        with push_engine.push_slot():  # before the body is parsed: a push turned away costs no parsing
+            body = request.data
+            last_pulled_at = request.query_params.get("last_pulled_at")
+            # Either the changes object itself, or {changes, lastPulledAt}.
+            if isinstance(body, dict) and isinstance(body.get("changes"), dict) and "lastPulledAt" in body:
+                last_pulled_at, body = body["lastPulledAt"], body["changes"]
+            last_pulled_at = watermelon.parse_last_pulled_at(last_pulled_at)
             outcome = watermelon.push(
                 user=request.user,
                 device=request.device,

@@ -6,7 +6,7 @@ import time
 
 from incidents.models import Engagement
 from sync.models import Mutation
-from sync.push import push_slot
+from sync.push import _admission, push_slot
 from tests.support import ON_VIEW, mutation, push
 
 
@@ -59,3 +59,59 @@ def test_pushes_within_the_limit_wait_for_a_slot_instead_of_failing(field, setti
     response = push(api, mutation(1, fields=ON_VIEW))
     other.join()
     assert response.status_code == 200
+
+
+def test_pushes_turned_away_are_given_later_and_later_times_to_come_back(field, settings):
+    """Each refused push is scheduled after the ones refused before it, so a crowd does not retry at once."""
+    settings.SYNC_PUSH_CONCURRENCY, settings.SYNC_PUSH_QUEUE_SECONDS = 1, 0.01
+    settings.SYNC_PUSH_RETRY_AFTER_MAX = 60
+    schedule = _admission(1)
+    schedule.push_seconds, schedule.free_at = 1.0, 0.0  # pushes take a second here; none promised yet
+    api = field.api(field.responder)
+    holding, release = threading.Event(), threading.Event()
+
+    def busy_push():
+        with push_slot():
+            holding.set()
+            release.wait(10)
+
+    other = threading.Thread(target=busy_push)
+    other.start()
+    try:
+        assert holding.wait(5)
+        waits = []
+        for _ in range(12):
+            response = push(api, mutation(1, fields=ON_VIEW))
+            assert response.status_code == 503
+            waits.append(int(response["Retry-After"]))
+    finally:
+        release.set()
+        other.join()
+    assert all(1 <= w <= 60 for w in waits)
+    # One slot, a second a push: the twelfth refused is told to come back about eleven seconds after the first
+    # (jitter: up to a second; the busy push's own end is not known yet).
+    assert waits[-1] - waits[0] >= 9, waits
+    assert all(later >= earlier - 1 for earlier, later in zip(waits, waits[1:], strict=False)), waits
+
+
+def test_a_refused_push_is_not_parsed(field, settings):
+    """The slot is taken before the body is read: a crowd of retries costs no JSON parsing."""
+    settings.SYNC_PUSH_CONCURRENCY, settings.SYNC_PUSH_QUEUE_SECONDS = 1, 0.01
+    api = field.api(field.responder)
+    holding, release = threading.Event(), threading.Event()
+
+    def busy_push():
+        with push_slot():
+            holding.set()
+            release.wait(10)
+
+    other = threading.Thread(target=busy_push)
+    other.start()
+    try:
+        assert holding.wait(5)
+        busy = api.post("/api/v1/sync/push", "{not json", content_type="application/json")
+    finally:
+        release.set()
+        other.join()
+    assert busy.status_code == 503
+    assert api.post("/api/v1/sync/push", "{not json", content_type="application/json").status_code == 400
