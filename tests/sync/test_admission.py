@@ -3,6 +3,7 @@ applied, and the same push succeeds once a slot is free."""
 
 import threading
 import time
+from contextlib import contextmanager
 
 from incidents.models import Engagement
 from sync.models import Mutation
@@ -10,13 +11,12 @@ from sync.push import _admission, push_slot
 from tests.support import ON_VIEW, mutation, push
 
 
-def test_a_push_that_cannot_start_in_time_gets_503_with_retry_after_and_changes_nothing(field, settings):
-    settings.SYNC_PUSH_CONCURRENCY, settings.SYNC_PUSH_QUEUE_SECONDS = 1, 0.2
-    api = field.api(field.responder)
-    body = mutation(1, fields=ON_VIEW)
+@contextmanager
+def another_push_holding_the_slot(release_after=None):
+    """Another request holds the only push slot, in another thread, until the block ends (or release_after s)."""
     holding, release = threading.Event(), threading.Event()
 
-    def busy_push():  # another request holding the only slot, in another thread
+    def busy_push():
         with push_slot():
             holding.set()
             release.wait(10)
@@ -25,12 +25,22 @@ def test_a_push_that_cannot_start_in_time_gets_503_with_retry_after_and_changes_
     other.start()
     try:
         assert holding.wait(5)
-        started = time.monotonic()
-        response = push(api, body)
-        waited = time.monotonic() - started
+        if release_after is not None:
+            threading.Timer(release_after, release.set).start()
+        yield
     finally:
         release.set()
         other.join()
+
+
+def test_a_push_that_cannot_start_in_time_gets_503_with_retry_after_and_changes_nothing(field, settings):
+    settings.SYNC_PUSH_CONCURRENCY, settings.SYNC_PUSH_QUEUE_SECONDS = 1, 0.2
+    api = field.api(field.responder)
+    body = mutation(1, fields=ON_VIEW)
+    with another_push_holding_the_slot():
+        started = time.monotonic()
+        response = push(api, body)
+        waited = time.monotonic() - started
     assert response.status_code == 503, response.content
     assert response.json()["code"] == "server_busy"
     assert 1 <= int(response["Retry-After"]) <= settings.SYNC_PUSH_RETRY_AFTER_MAX
@@ -45,19 +55,8 @@ def test_a_push_that_cannot_start_in_time_gets_503_with_retry_after_and_changes_
 def test_pushes_within_the_limit_wait_for_a_slot_instead_of_failing(field, settings):
     settings.SYNC_PUSH_CONCURRENCY, settings.SYNC_PUSH_QUEUE_SECONDS = 1, 5
     api = field.api(field.responder)
-    holding, release = threading.Event(), threading.Event()
-
-    def busy_push():
-        with push_slot():
-            holding.set()
-            release.wait(10)
-
-    other = threading.Thread(target=busy_push)
-    other.start()
-    assert holding.wait(5)
-    threading.Timer(0.3, release.set).start()  # the busy push ends while this one waits
-    response = push(api, mutation(1, fields=ON_VIEW))
-    other.join()
+    with another_push_holding_the_slot(release_after=0.3):  # the busy push ends while this one waits
+        response = push(api, mutation(1, fields=ON_VIEW))
     assert response.status_code == 200
 
 
@@ -68,25 +67,12 @@ def test_pushes_turned_away_are_given_later_and_later_times_to_come_back(field, 
     schedule = _admission(1)
     schedule.push_seconds, schedule.free_at = 1.0, 0.0  # pushes take a second here; none promised yet
     api = field.api(field.responder)
-    holding, release = threading.Event(), threading.Event()
-
-    def busy_push():
-        with push_slot():
-            holding.set()
-            release.wait(10)
-
-    other = threading.Thread(target=busy_push)
-    other.start()
-    try:
-        assert holding.wait(5)
-        waits = []
+    waits = []
+    with another_push_holding_the_slot():
         for _ in range(12):
             response = push(api, mutation(1, fields=ON_VIEW))
             assert response.status_code == 503
             waits.append(int(response["Retry-After"]))
-    finally:
-        release.set()
-        other.join()
     assert all(1 <= w <= 60 for w in waits)
     # One slot, a second a push: the twelfth refused is told to come back about eleven seconds after the first
     # (jitter: up to a second; the busy push's own end is not known yet).
@@ -98,20 +84,7 @@ def test_a_refused_push_is_not_parsed(field, settings):
     """The slot is taken before the body is read: a crowd of retries costs no JSON parsing."""
     settings.SYNC_PUSH_CONCURRENCY, settings.SYNC_PUSH_QUEUE_SECONDS = 1, 0.01
     api = field.api(field.responder)
-    holding, release = threading.Event(), threading.Event()
-
-    def busy_push():
-        with push_slot():
-            holding.set()
-            release.wait(10)
-
-    other = threading.Thread(target=busy_push)
-    other.start()
-    try:
-        assert holding.wait(5)
+    with another_push_holding_the_slot():
         busy = api.post("/api/v1/sync/push", "{not json", content_type="application/json")
-    finally:
-        release.set()
-        other.join()
     assert busy.status_code == 503
     assert api.post("/api/v1/sync/push", "{not json", content_type="application/json").status_code == 400

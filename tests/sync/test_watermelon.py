@@ -421,16 +421,21 @@ def test_a_delete_of_a_record_someone_changed_since_the_phone_pushed_it_is_a_con
     assert Conflict.objects.filter(record_id=record.pk, field="_deleted").exists()
 
 
-def _edit_offline_then_lose_a_push(field, kept):
-    """A changes the disposition; B, which had edited the disposition offline before, pulls A's version, loses
-    its push (network gone), and syncs again later: pull (nothing new), then push."""
+def _b_pulls_a_new_disposition(field):
+    """A creates an engagement, B gets it, A sets its disposition, and B's next sync pulls A's value."""
     a, b = field.api(field.responder), field.api(field.partner)
     raw = create_engagement(field, a, None, disposition="")
     first_b = synced(b)
     a_pull = synced(a)
     wm_push(a, updates(edited(pulled_row(a_pull, raw["id"]), disposition="resolved_on_scene")), a_pull["timestamp"])
     wait_for_stable_horizon()
-    b_pull = synced(b, first_b["timestamp"])
+    return raw, b, synced(b, first_b["timestamp"])
+
+
+def _edit_offline_then_lose_a_push(field, kept):
+    """A changes the disposition; B, which had edited the disposition offline before, pulls A's version, loses
+    its push (network gone), and syncs again later: pull (nothing new), then push."""
+    raw, b, b_pull = _b_pulls_a_new_disposition(field)
     pulled = pulled_row(b_pull, raw["id"])
     assert pulled["server_version"] == 2
     # WatermelonDB applies the pulled row under B's edit; with the documented conflictResolver the row keeps
@@ -469,13 +474,7 @@ def test_with_the_kept_server_version_an_edit_after_the_pull_is_no_conflict(tfie
     """The same sync's pull brought the newer value, the user then changed it: the row's server_version is
     the pulled one, so the edit started from it (without the resolver this is taken as a conflict)."""
     field = tfield
-    a, b = field.api(field.responder), field.api(field.partner)
-    raw = create_engagement(field, a, None, disposition="")
-    first_b = synced(b)
-    a_pull = synced(a)
-    wm_push(a, updates(edited(pulled_row(a_pull, raw["id"]), disposition="resolved_on_scene")), a_pull["timestamp"])
-    wait_for_stable_horizon()
-    b_pull = synced(b, first_b["timestamp"])
+    raw, b, b_pull = _b_pulls_a_new_disposition(field)
     b_row = edited(pulled_row(b_pull, raw["id"]), disposition="transported")
     answer = b.post(
         f"{PUSH}?last_pulled_at={b_pull['timestamp']}&server_version=kept",
@@ -490,13 +489,7 @@ def test_with_the_kept_server_version_an_edit_after_the_pull_is_no_conflict(tfie
 def test_an_edit_after_a_completed_push_starts_from_what_that_sync_pulled(tfield):
     """Once the device has completed a push after getting a version, a later edit is based on that version."""
     field = tfield
-    a, b = field.api(field.responder), field.api(field.partner)
-    raw = create_engagement(field, a, None, disposition="")
-    first_b = synced(b)
-    a_pull = synced(a)
-    wm_push(a, updates(edited(pulled_row(a_pull, raw["id"]), disposition="resolved_on_scene")), a_pull["timestamp"])
-    wait_for_stable_horizon()
-    b_pull = synced(b, first_b["timestamp"])
+    raw, b, b_pull = _b_pulls_a_new_disposition(field)
     row = pulled_row(b_pull, raw["id"])
     create_engagement(field, b, b_pull["timestamp"])  # B's sync pushed something else: its push completed
     wait_for_stable_horizon()
