@@ -377,35 +377,65 @@ def _is_locked(spec, instance):
 
 def record_create(*, spec, ctx, data, record_id=None, team_id=None):
     """Create a record from client values. A record added to an approved shift log is flagged late."""
+    values, team = _create_inputs(spec, ctx, data, team_id)
+    now = timezone.now()
+    # In a push the caller's per-mutation savepoint is the only one needed.
+    with transaction.atomic(savepoint=ctx.deferred is None):
+        instance = _new_record(spec, ctx, values, team, record_id, now)
+        instance.save(force_insert=True)
+        _created(spec, ctx, instance, values, now)
+    return WriteResult("applied", instance, instance.version)
+
+
+def prepare_create(*, spec, ctx, data, record_id, team_id=None):
+    """Everything record_create does except the INSERT: for a push inserting a run of creates in one statement.
+
+    The same validation and the same errors; the version snapshot, change row and audit event go to
+    ctx.deferred (required). The caller inserts the returned result's instance, and if that fails it undoes
+    what the run added to ctx.deferred and applies the run's mutations one by one instead.
+    """
+    values, team = _create_inputs(spec, ctx, data, team_id)
+    now = timezone.now()
+    instance = _new_record(spec, ctx, values, team, record_id, now)
+    _created(spec, ctx, instance, values, now)
+    return WriteResult("applied", instance, instance.version)
+
+
+def _create_inputs(spec, ctx, data, team_id):
     values = parse_fields(spec, data, partial=False)
     team = _resolve_team(spec, ctx.actor, team_id)
     _check_restricted(spec, ctx.actor, team.program_id, values)
     _check_references(spec, ctx.actor, values)
-    now = timezone.now()
-    # In a push the caller's per-mutation savepoint is the only one needed.
-    with transaction.atomic(savepoint=ctx.deferred is None):
-        if record_id is not None and not _known_absent(ctx, record_id) and record_exists(spec, record_id):
-            raise DomainError("record_exists", f"A {spec.name} with this id already exists.", status_code=409)
-        instance = spec.model(
-            program=team.program,
-            team=team,
-            created_by=ctx.actor,
-            created_on_device=ctx.device,
-            server_received_at=now,
-            device_created_at=ctx.device_time,
-        )
-        if record_id is not None:
-            instance.pk = record_id
-        for name, value in values.items():
-            setattr(instance, name, value)
-        _stamp(instance, ctx, now)
-        instance.is_late = _is_locked(spec, instance)
-        _clean(spec, instance, validated=values)
-        instance.save(force_insert=True)
-        _record_version(spec, instance, ctx, values.keys(), now)
-        _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT))
-        _audit(spec, instance, ctx, AuditEvent.Action.RECORD_CREATE, late=instance.is_late)
-    return WriteResult("applied", instance, instance.version)
+    return values, team
+
+
+def _new_record(spec, ctx, values, team, record_id, now):
+    """The validated, unsaved record."""
+    if record_id is not None and not _known_absent(ctx, record_id) and record_exists(spec, record_id):
+        raise DomainError("record_exists", f"A {spec.name} with this id already exists.", status_code=409)
+    instance = spec.model(
+        program=team.program,
+        team=team,
+        created_by=ctx.actor,
+        created_on_device=ctx.device,
+        server_received_at=now,
+        device_created_at=ctx.device_time,
+    )
+    if record_id is not None:
+        instance.pk = record_id
+    for name, value in values.items():
+        setattr(instance, name, value)
+    _stamp(instance, ctx, now)
+    instance.is_late = _is_locked(spec, instance)
+    _clean(spec, instance, validated=values)
+    return instance
+
+
+def _created(spec, ctx, instance, values, now):
+    """A new record's history, change row and audit event."""
+    _record_version(spec, instance, ctx, values.keys(), now)
+    _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT))
+    _audit(spec, instance, ctx, AuditEvent.Action.RECORD_CREATE, late=instance.is_late)
 
 
 def _known_absent(ctx, record_id):
