@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -109,19 +109,56 @@ def canonical(spec, name, value):
     return json.loads(json.dumps(ser_field.to_representation(value), default=str))
 
 
-def snapshot(spec, instance):
+# Representations json.loads(json.dumps(...)) returns unchanged: no round trip needed.
+_JSON_SCALARS = frozenset({str, int, bool})
+
+
+def snapshot(spec, instance, loaded=False):
+    """The writable fields' JSON form (what the wire carries, what versions store and merges compare).
+
+    Every value is a fresh JSON-native object, so a version snapshot taken now does not change with the
+    instance. loaded=True: the instance was just read from the database and is only serialized afterwards
+    (a pull): its JSON fields, which the database handed back as plain JSON values, are used as they are
+    instead of being copied through json.dumps/json.loads (the same values, at a fraction of the cost).
+    """
     data = {}
-    serializer_fields = _serializer_fields(spec)
-    for name in spec.policies:
-        f = instance._meta.get_field(name)
-        raw = getattr(instance, f.attname)
+    for name, attname, is_relation, native_json, serializer_field in _snapshot_plan(spec):
+        raw = getattr(instance, attname)
         if raw is None:
             data[name] = None
-        elif f.is_relation:
+        elif is_relation:
             data[name] = raw if isinstance(raw, int) else str(raw)
+        elif loaded and native_json:
+            data[name] = raw
         else:
-            data[name] = json.loads(json.dumps(serializer_fields[name].to_representation(raw), default=str))
+            value = serializer_field.to_representation(raw)
+            data[name] = value if type(value) in _JSON_SCALARS else json.loads(json.dumps(value, default=str))
     return data
+
+
+_SNAPSHOT_PLANS = {}
+
+
+def _snapshot_plan(spec):
+    """Per writable field, once per type: (name, attname, is a foreign key, JSON the database returns as plain
+    JSON values (a JSONField without a custom decoder, whose serializer field passes it through), serializer
+    field)."""
+    plan = _SNAPSHOT_PLANS.get(spec.name)
+    if plan is None:
+        serializer_fields = _serializer_fields(spec)
+        plan = []
+        for name in spec.policies:
+            f = spec.model._meta.get_field(name)
+            ser_field = serializer_fields[name]
+            native_json = (
+                isinstance(f, models.JSONField)
+                and f.decoder is None
+                and type(ser_field) is serializers.JSONField
+                and not ser_field.binary
+            )
+            plan.append((name, f.attname, f.is_relation, native_json, ser_field))
+        plan = _SNAPSHOT_PLANS[spec.name] = tuple(plan)
+    return plan
 
 
 _SERIALIZER_FIELDS = {}
@@ -134,8 +171,10 @@ def _serializer_fields(spec):
     return cached
 
 
-def to_wire(spec, instance, user):
-    """One record as a client sees it: its writable fields plus server-owned facts; restricted fields hidden."""
+def to_wire(spec, instance, user, loaded=False):
+    """One record as a client sees it: its writable fields plus server-owned facts; restricted fields hidden.
+
+    loaded: the instance comes straight from a query and is only serialized afterwards (see snapshot)."""
     data = {
         "type": spec.name,
         "id": str(instance.pk),
@@ -144,7 +183,7 @@ def to_wire(spec, instance, user):
         "team": instance.team_id,
         "deleted": instance.deleted_at is not None,
     }
-    data.update(snapshot(spec, instance))
+    data.update(snapshot(spec, instance, loaded=loaded))
     for name in spec.read_only:
         value = getattr(instance, name)
         data[name] = value.isoformat() if hasattr(value, "isoformat") else value

@@ -293,7 +293,7 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
         for record in scoped_queryset(spec, user).select_related("program"):
             key = (spec.name, str(record.pk))
             entries[key] = {"type": spec.name, "id": key[1], "op": "upsert", "version": record.version,
-                            "record": to_wire(spec, record, user)}  # fmt: skip
+                            "record": to_wire(spec, record, user, loaded=True)}  # fmt: skip
 
     with transaction.atomic():
         if first:
