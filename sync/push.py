@@ -25,6 +25,7 @@ from audit.services import audit_record
 from backend.errors import DomainError, django_validation_error_fields
 from responders import selectors
 
+from .bulk import insert_many
 from .models import DeviceSyncState, Mutation, QuarantinedPush
 from .records import (
     DeferredWrites,
@@ -249,7 +250,7 @@ def _settle(user, mutation, status, extras, program_id, team_id):
 
 
 def _apply_creates(user, device, app_version, rows, request, deferred):
-    """Apply a run of consecutive creates with one INSERT per record type, under one savepoint.
+    """Apply a run of consecutive creates with one insert (a COPY) per record type, under one savepoint.
 
     Each create is validated as process_mutation would (same checks, same errors); the valid ones' records are
     then inserted together. If an insert fails (a unique value, an id another push just took, anything the
@@ -274,7 +275,7 @@ def _apply_creates(user, device, app_version, rows, request, deferred):
                     outcome = _rejection(exc)
                 outcomes.append(outcome)
             for model, instances in records.items():
-                model._base_manager.bulk_create(instances)
+                insert_many(model, instances)
     except DatabaseError:
         deferred.rollback_to(run_mark)
         deferred.known_absent = absent
@@ -402,7 +403,7 @@ def push(*, user, device, protocol, app_version, mutations, request=None, assign
             if waiting:
                 _drain(user, device, app_version, state, request, deferred)
         run.apply(user, device, app_version, request, deferred, results)
-        Mutation.objects.bulk_create(applied_rows)
+        insert_many(Mutation, applied_rows)
         deferred.flush()
         state.last_push_at = timezone.now()
         state.save(update_fields=["next_seq", "last_push_at"])

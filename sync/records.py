@@ -16,11 +16,12 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from audit.models import AuditEvent
-from audit.services import audit_event, audit_many
+from audit.services import audit_event
 from backend.errors import DomainError, NotFound
 from responders import selectors
 from responders.models import Role, Team
 
+from .bulk import insert_many
 from .changes import record_change_rows, write_changes
 from .models import Amendment, Change, Conflict, RecordVersion
 from .registry import Policy
@@ -77,11 +78,9 @@ class DeferredWrites:
         return next((v for v in self.versions if v.record_id == record_id and v.version == version), None)
 
     def flush(self):
-        if self.versions:
-            RecordVersion.objects.bulk_create(self.versions)
+        insert_many(RecordVersion, self.versions)
         write_changes(self.changes)
-        if self.events:
-            audit_many(self.events)
+        insert_many(AuditEvent, self.events)
         self.versions, self.changes, self.events = [], [], []
 
 
