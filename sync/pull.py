@@ -139,7 +139,13 @@ def _backfill(user, fill, limit):
         want = limit - len(changes)
         rows = list(qs.select_related("program").order_by("pk")[:want])
         changes.extend(
-            {"type": spec.name, "id": str(r.pk), "op": "upsert", "version": r.version, "record": to_wire(spec, r, user)}
+            {
+                "type": spec.name,
+                "id": str(r.pk),
+                "op": "upsert",
+                "version": r.version,
+                "record": to_wire(spec, r, user, loaded=True),
+            }
             for r in rows
         )
         if len(rows) < want:
@@ -193,7 +199,12 @@ def _change_for(user, type_name, record_id, spec, record, team_set):
         return {**base, "op": Change.Op.REMOVE, "version": record.version}
     if record.deleted_at is not None:
         return {**base, "op": Change.Op.DELETE, "version": record.version}
-    return {**base, "op": Change.Op.UPSERT, "version": record.version, "record": to_wire(spec, record, user)}
+    return {
+        **base,
+        "op": Change.Op.UPSERT,
+        "version": record.version,
+        "record": to_wire(spec, record, user, loaded=True),
+    }
 
 
 def _as_uuid(value):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -27,11 +27,13 @@ from audit.services import audit_record
 from backend.errors import DomainError, django_validation_error_fields
 from responders import selectors
 
+from .bulk import insert_many
 from .models import DeviceSyncState, Mutation, QuarantinedPush
 from .records import (
     DeferredWrites,
     WriteContext,
     get_for_write,
+    prepare_create,
     record_create,
     record_delete,
     record_exists,
@@ -123,8 +125,11 @@ def _result(env_or_row, status, **extra):
     return body
 
 
-def _apply(user, device, app_version, mutation, request, deferred):
-    """Apply one mutation in a savepoint. Returns (status, result extras, program_id, team_id)."""
+def _apply(user, device, app_version, mutation, request, deferred, create=record_create):
+    """Apply one mutation (the caller holds a savepoint). Returns (status, result extras, program_id, team_id).
+
+    create: record_create, or prepare_create for a run of creates whose records the caller inserts together.
+    """
     spec = get_spec(mutation.record_type)
     payload = mutation.payload
     ctx = WriteContext(
@@ -142,9 +147,7 @@ def _apply(user, device, app_version, mutation, request, deferred):
         ctx.base_data = payload["_base"]
     fields = payload.get("fields") or {}
     if mutation.op == "create":
-        result = record_create(
-            spec=spec, ctx=ctx, data=fields, record_id=mutation.record_id, team_id=payload.get("team")
-        )
+        result = create(spec=spec, ctx=ctx, data=fields, record_id=mutation.record_id, team_id=payload.get("team"))
     else:
         instance = get_for_write(spec, user, mutation.record_id)
         if mutation.op == "update":
@@ -162,7 +165,7 @@ def _apply(user, device, app_version, mutation, request, deferred):
         extras["amendment_id"] = str(result.amendment.pk)
     if result.status == "conflict" and mutation.op == "delete":
         extras["record"] = None
-    return result.status, extras, result.instance.program_id, result.instance.team_id
+    return result.status, extras, result.instance.program_id, result.instance.team_id, result.instance
 
 
 def _intended_scope(user, mutation):
@@ -202,29 +205,43 @@ def process_mutation(user, device, app_version, mutation, request=None, deferred
     mark = deferred.mark() if deferred is not None else None
     try:
         with transaction.atomic():
-            status, extras, program_id, team_id = _apply(user, device, app_version, mutation, request, deferred)
-    except ValidationError as exc:
-        status, program_id, team_id = Mutation.Status.REJECTED, None, None
+            outcome = _apply(user, device, app_version, mutation, request, deferred)[:4]
+    except (ValidationError, DomainError) as exc:
+        outcome = _rejection(exc)
+    except IntegrityError:
+        outcome = _rejection(None)
+        if mutation.op == "create" and _created_elsewhere(mutation):
+            outcome[1].update(code="record_exists", message=f"A {mutation.record_type} with this id already exists.")
+    if outcome[0] == Mutation.Status.REJECTED and deferred is not None:
+        deferred.rollback_to(mark)
+    _settle(user, mutation, *outcome)
+    if save:
+        mutation.save(update_fields=["status", "result", "reason_code", "processed_at", "program", "team"])
+    return mutation.result
+
+
+def _rejection(exc):
+    """(status, extras, program_id, team_id) of a mutation rejected for `exc` (None: an integrity error)."""
+    if isinstance(exc, ValidationError):
         extras = {
             "code": "validation_error",
             "message": "Some fields are not valid.",
             "fields": django_validation_error_fields(exc),
         }
-    except DomainError as exc:
-        status, program_id, team_id = Mutation.Status.REJECTED, None, None
+    elif isinstance(exc, DomainError):
         extras = {"code": exc.code, "message": exc.message, "fields": exc.fields}
-    except IntegrityError:
-        status, program_id, team_id = Mutation.Status.REJECTED, None, None
+    else:
         extras = {
             "code": "integrity_error",
             "message": "The change clashes with another record (a unique value?).",
             "fields": {},
         }
-        if mutation.op == "create" and _created_elsewhere(mutation):
-            extras.update(code="record_exists", message=f"A {mutation.record_type} with this id already exists.")
+    return Mutation.Status.REJECTED, extras, None, None
+
+
+def _settle(user, mutation, status, extras, program_id, team_id):
+    """Record a mutation's outcome on its (unsaved) row."""
     if status == Mutation.Status.REJECTED:
-        if deferred is not None:
-            deferred.rollback_to(mark)
         program_id, team_id = _intended_scope(user, mutation)
     mutation.status = status
     mutation.result = _result(mutation, status, **extras)
@@ -232,9 +249,43 @@ def process_mutation(user, device, app_version, mutation, request=None, deferred
     mutation.processed_at = timezone.now()
     mutation.program_id = program_id
     mutation.team_id = team_id
-    if save:
-        mutation.save(update_fields=["status", "result", "reason_code", "processed_at", "program", "team"])
-    return mutation.result
+
+
+def _apply_creates(user, device, app_version, rows, request, deferred):
+    """Apply a run of consecutive creates with one insert (a COPY) per record type, under one savepoint.
+
+    Each create is validated as process_mutation would (same checks, same errors); the valid ones' records are
+    then inserted together. If an insert fails (a unique value, an id another push just took, anything the
+    database refuses), the savepoint is rolled back, what the run added to `deferred` is dropped, and the run
+    is applied one mutation at a time, so that exactly the offending mutation is rejected. The caller keeps
+    a run free of creates that depend on records the run itself inserts (Run.depends_on).
+    Sets each row's outcome as process_mutation(save=False) does; returns nothing.
+    """
+    run_mark, absent = deferred.mark(), set(deferred.known_absent)
+    outcomes, records = [], {}
+    try:
+        with transaction.atomic():
+            for row in rows:
+                mark = deferred.mark()
+                try:
+                    outcome = _apply(user, device, app_version, row, request, deferred, create=prepare_create)
+                    instance = outcome[4]
+                    records.setdefault(type(instance), []).append(instance)
+                    outcome = outcome[:4]
+                except (ValidationError, DomainError) as exc:
+                    deferred.rollback_to(mark)
+                    outcome = _rejection(exc)
+                outcomes.append(outcome)
+            for model, instances in records.items():
+                insert_many(model, instances)
+    except DatabaseError:
+        deferred.rollback_to(run_mark)
+        deferred.known_absent = absent
+        for row in rows:
+            process_mutation(user, device, app_version, row, request, deferred, save=False)
+        return
+    for row, outcome in zip(rows, outcomes, strict=True):
+        _settle(user, row, *outcome)
 
 
 def push(*, user, device, protocol, app_version, mutations, request=None, assign_seq=False):
@@ -276,6 +327,9 @@ def push(*, user, device, protocol, app_version, mutations, request=None, assign
         # Only a device with mutations waiting for a gap needs the drain after each applied one.
         waiting = Mutation.objects.filter(device=device, status=Mutation.Status.PENDING).exists()
         seen_in_batch = set()
+        # Consecutive creates applied now are gathered into a run and inserted together (_apply_creates); the
+        # run is applied before anything whose outcome could depend on it.
+        run = Run()
         for env in sorted(envelopes, key=lambda e: (e.seq, e.index)):
             existing = known.get(env.mutation_id)
             if env.mutation_id in seen_in_batch:
@@ -329,6 +383,15 @@ def push(*, user, device, protocol, app_version, mutations, request=None, assign
                 app_version=app_version[:40],
                 result={},
             )
+            if env.seq == state.next_seq and env.op == "create" and not waiting:
+                # No drain follows a create here (nothing is waiting), so it can wait for the rest of its run.
+                if run.depends_on(env):
+                    run.apply(user, device, app_version, request, deferred, results)
+                run.add(env, row)
+                applied_rows.append(row)
+                state.next_seq += 1
+                continue
+            run.apply(user, device, app_version, request, deferred, results)
             if env.seq > state.next_seq:
                 # Stored now: the drain of a later mutation finds it in the table.
                 row.result = _result(row, "pending", waiting_for_seq=state.next_seq)
@@ -341,7 +404,8 @@ def push(*, user, device, protocol, app_version, mutations, request=None, assign
             state.next_seq += 1
             if waiting:
                 _drain(user, device, app_version, state, request, deferred)
-        Mutation.objects.bulk_create(applied_rows)
+        run.apply(user, device, app_version, request, deferred, results)
+        insert_many(Mutation, applied_rows)
         deferred.flush()
         state.last_push_at = timezone.now()
         state.save(update_fields=["next_seq", "last_push_at"])
@@ -359,6 +423,53 @@ def push(*, user, device, protocol, app_version, mutations, request=None, assign
             next_seq=state.next_seq,
         )
     return {"results": results, "next_seq": state.next_seq}
+
+
+class Run:
+    """Consecutive creates of a push, gathered to be applied together by _apply_creates."""
+
+    def __init__(self):
+        self._reset()
+
+    def _reset(self):
+        self.envelopes, self.rows, self.record_ids = [], [], set()
+
+    def depends_on(self, env):
+        """Whether a create must not join the run: it names a record the run creates (its own id again, or a
+        reference such as a scene response's incident). Validated before the run's INSERT, it would not find
+        that record, where applied one by one it would."""
+        if env.record_id in self.record_ids:
+            return True
+        return any(_uuid(env.fields.get(name)) in self.record_ids for name in _reference_fields(env.type))
+
+    def add(self, env, row):
+        self.envelopes.append(env)
+        self.rows.append(row)
+        self.record_ids.add(env.record_id)
+
+    def apply(self, user, device, app_version, request, deferred, results):
+        if not self.rows:
+            return
+        _apply_creates(user, device, app_version, self.rows, request, deferred)
+        for env, row in zip(self.envelopes, self.rows, strict=True):
+            results[env.index] = row.result
+        self._reset()
+
+
+_REFERENCE_FIELDS = {}
+
+
+def _reference_fields(type_name):
+    """A record type's writable foreign keys (the fields a create can name another record by)."""
+    names = _REFERENCE_FIELDS.get(type_name)
+    if names is None:
+        try:
+            spec = get_spec(type_name)
+        except DomainError:
+            return ()
+        names = tuple(n for n in spec.policies if spec.model._meta.get_field(n).is_relation)
+        _REFERENCE_FIELDS[type_name] = names
+    return names
 
 
 def _drain(user, device, app_version, state, request, deferred=None):

@@ -11,16 +11,17 @@ import threading
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from rest_framework import serializers
 
 from audit.models import AuditEvent
-from audit.services import audit_event, audit_many
+from audit.services import audit_event
 from backend.errors import DomainError, NotFound
 from responders import selectors
 from responders.models import Role, Team
 
+from .bulk import insert_many
 from .changes import record_change_rows, write_changes
 from .models import Amendment, Change, Conflict, RecordVersion
 from .registry import Policy
@@ -77,11 +78,9 @@ class DeferredWrites:
         return next((v for v in self.versions if v.record_id == record_id and v.version == version), None)
 
     def flush(self):
-        if self.versions:
-            RecordVersion.objects.bulk_create(self.versions)
+        insert_many(RecordVersion, self.versions)
         write_changes(self.changes)
-        if self.events:
-            audit_many(self.events)
+        insert_many(AuditEvent, self.events)
         self.versions, self.changes, self.events = [], [], []
 
 
@@ -109,19 +108,56 @@ def canonical(spec, name, value):
     return json.loads(json.dumps(ser_field.to_representation(value), default=str))
 
 
-def snapshot(spec, instance):
+# Representations json.loads(json.dumps(...)) returns unchanged: no round trip needed.
+_JSON_SCALARS = frozenset({str, int, bool})
+
+
+def snapshot(spec, instance, loaded=False):
+    """The writable fields' JSON form (what the wire carries, what versions store and merges compare).
+
+    Every value is a fresh JSON-native object, so a version snapshot taken now does not change with the
+    instance. loaded=True: the instance was just read from the database and is only serialized afterwards
+    (a pull): its JSON fields, which the database handed back as plain JSON values, are used as they are
+    instead of being copied through json.dumps/json.loads (the same values, at a fraction of the cost).
+    """
     data = {}
-    serializer_fields = _serializer_fields(spec)
-    for name in spec.policies:
-        f = instance._meta.get_field(name)
-        raw = getattr(instance, f.attname)
+    for name, attname, is_relation, native_json, serializer_field in _snapshot_plan(spec):
+        raw = getattr(instance, attname)
         if raw is None:
             data[name] = None
-        elif f.is_relation:
+        elif is_relation:
             data[name] = raw if isinstance(raw, int) else str(raw)
+        elif loaded and native_json:
+            data[name] = raw
         else:
-            data[name] = json.loads(json.dumps(serializer_fields[name].to_representation(raw), default=str))
+            value = serializer_field.to_representation(raw)
+            data[name] = value if type(value) in _JSON_SCALARS else json.loads(json.dumps(value, default=str))
     return data
+
+
+_SNAPSHOT_PLANS = {}
+
+
+def _snapshot_plan(spec):
+    """Per writable field, once per type: (name, attname, is a foreign key, JSON the database returns as plain
+    JSON values (a JSONField without a custom decoder, whose serializer field passes it through), serializer
+    field)."""
+    plan = _SNAPSHOT_PLANS.get(spec.name)
+    if plan is None:
+        serializer_fields = _serializer_fields(spec)
+        plan = []
+        for name in spec.policies:
+            f = spec.model._meta.get_field(name)
+            ser_field = serializer_fields[name]
+            native_json = (
+                isinstance(f, models.JSONField)
+                and f.decoder is None
+                and type(ser_field) is serializers.JSONField
+                and not ser_field.binary
+            )
+            plan.append((name, f.attname, f.is_relation, native_json, ser_field))
+        plan = _SNAPSHOT_PLANS[spec.name] = tuple(plan)
+    return plan
 
 
 _SERIALIZER_FIELDS = {}
@@ -134,8 +170,10 @@ def _serializer_fields(spec):
     return cached
 
 
-def to_wire(spec, instance, user):
-    """One record as a client sees it: its writable fields plus server-owned facts; restricted fields hidden."""
+def to_wire(spec, instance, user, loaded=False):
+    """One record as a client sees it: its writable fields plus server-owned facts; restricted fields hidden.
+
+    loaded: the instance comes straight from a query and is only serialized afterwards (see snapshot)."""
     data = {
         "type": spec.name,
         "id": str(instance.pk),
@@ -144,7 +182,7 @@ def to_wire(spec, instance, user):
         "team": instance.team_id,
         "deleted": instance.deleted_at is not None,
     }
-    data.update(snapshot(spec, instance))
+    data.update(snapshot(spec, instance, loaded=loaded))
     for name in spec.read_only:
         value = getattr(instance, name)
         data[name] = value.isoformat() if hasattr(value, "isoformat") else value
@@ -377,35 +415,65 @@ def _is_locked(spec, instance):
 
 def record_create(*, spec, ctx, data, record_id=None, team_id=None):
     """Create a record from client values. A record added to an approved shift log is flagged late."""
+    values, team = _create_inputs(spec, ctx, data, team_id)
+    now = timezone.now()
+    # In a push the caller's per-mutation savepoint is the only one needed.
+    with transaction.atomic(savepoint=ctx.deferred is None):
+        instance = _new_record(spec, ctx, values, team, record_id, now)
+        instance.save(force_insert=True)
+        _created(spec, ctx, instance, values, now)
+    return WriteResult("applied", instance, instance.version)
+
+
+def prepare_create(*, spec, ctx, data, record_id, team_id=None):
+    """Everything record_create does except the INSERT: for a push inserting a run of creates in one statement.
+
+    The same validation and the same errors; the version snapshot, change row and audit event go to
+    ctx.deferred (required). The caller inserts the returned result's instance, and if that fails it undoes
+    what the run added to ctx.deferred and applies the run's mutations one by one instead.
+    """
+    values, team = _create_inputs(spec, ctx, data, team_id)
+    now = timezone.now()
+    instance = _new_record(spec, ctx, values, team, record_id, now)
+    _created(spec, ctx, instance, values, now)
+    return WriteResult("applied", instance, instance.version)
+
+
+def _create_inputs(spec, ctx, data, team_id):
     values = parse_fields(spec, data, partial=False)
     team = _resolve_team(spec, ctx.actor, team_id)
     _check_restricted(spec, ctx.actor, team.program_id, values)
     _check_references(spec, ctx.actor, values)
-    now = timezone.now()
-    # In a push the caller's per-mutation savepoint is the only one needed.
-    with transaction.atomic(savepoint=ctx.deferred is None):
-        if record_id is not None and not _known_absent(ctx, record_id) and record_exists(spec, record_id):
-            raise DomainError("record_exists", f"A {spec.name} with this id already exists.", status_code=409)
-        instance = spec.model(
-            program=team.program,
-            team=team,
-            created_by=ctx.actor,
-            created_on_device=ctx.device,
-            server_received_at=now,
-            device_created_at=ctx.device_time,
-        )
-        if record_id is not None:
-            instance.pk = record_id
-        for name, value in values.items():
-            setattr(instance, name, value)
-        _stamp(instance, ctx, now)
-        instance.is_late = _is_locked(spec, instance)
-        _clean(spec, instance, validated=values)
-        instance.save(force_insert=True)
-        _record_version(spec, instance, ctx, values.keys(), now)
-        _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT))
-        _audit(spec, instance, ctx, AuditEvent.Action.RECORD_CREATE, late=instance.is_late)
-    return WriteResult("applied", instance, instance.version)
+    return values, team
+
+
+def _new_record(spec, ctx, values, team, record_id, now):
+    """The validated, unsaved record."""
+    if record_id is not None and not _known_absent(ctx, record_id) and record_exists(spec, record_id):
+        raise DomainError("record_exists", f"A {spec.name} with this id already exists.", status_code=409)
+    instance = spec.model(
+        program=team.program,
+        team=team,
+        created_by=ctx.actor,
+        created_on_device=ctx.device,
+        server_received_at=now,
+        device_created_at=ctx.device_time,
+    )
+    if record_id is not None:
+        instance.pk = record_id
+    for name, value in values.items():
+        setattr(instance, name, value)
+    _stamp(instance, ctx, now)
+    instance.is_late = _is_locked(spec, instance)
+    _clean(spec, instance, validated=values)
+    return instance
+
+
+def _created(spec, ctx, instance, values, now):
+    """A new record's history, change row and audit event."""
+    _record_version(spec, instance, ctx, values.keys(), now)
+    _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT))
+    _audit(spec, instance, ctx, AuditEvent.Action.RECORD_CREATE, late=instance.is_late)
 
 
 def _known_absent(ctx, record_id):

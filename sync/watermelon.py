@@ -307,7 +307,7 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
         for record in scoped_queryset(spec, user).select_related("program"):
             key = (spec.name, str(record.pk))
             entries[key] = {"type": spec.name, "id": key[1], "op": "upsert", "version": record.version,
-                            "record": to_wire(spec, record, user)}  # fmt: skip
+                            "record": to_wire(spec, record, user, loaded=True)}  # fmt: skip
             extra.append(entries[key])
 
     with transaction.atomic():
@@ -408,7 +408,7 @@ def _add_resends(user, device, entries, extra):
             record = visible.get(record_id)
             if record is not None and key not in entries:
                 entries[key] = {"type": type_name, "id": key[1], "op": "upsert", "version": record.version,
-                                "record": to_wire(spec, record, user)}  # fmt: skip
+                                "record": to_wire(spec, record, user, loaded=True)}  # fmt: skip
                 extra.append(entries[key])
             elif resend == "held":
                 entries.setdefault(key, {"type": type_name, "id": key[1], "op": "delete", "version": None})
