@@ -199,7 +199,7 @@ SYNC_CURSOR_KEY = env.str("SYNC_CURSOR_KEY", default=SECRET_KEY)
 # (when the pushes already turned away should have run, at most SYNC_PUSH_RETRY_AFTER_MAX seconds). See
 # docs/configuration.md for sizing against workers.
 SYNC_PUSH_CONCURRENCY = env.int("SYNC_PUSH_CONCURRENCY", default=1)
-SYNC_PUSH_QUEUE_SECONDS = env.float("SYNC_PUSH_QUEUE_SECONDS", default=1.0)
+SYNC_PUSH_QUEUE_SECONDS = env.float("SYNC_PUSH_QUEUE_SECONDS", default=0.1)
 SYNC_PUSH_RETRY_AFTER_MAX = env.int("SYNC_PUSH_RETRY_AFTER_MAX", default=60)
 # WatermelonDB pushes every local change at once; larger pushes get 413 (the app then syncs more often).
 SYNC_WATERMELON_MAX_PUSH_RECORDS = env.int("SYNC_WATERMELON_MAX_PUSH_RECORDS", default=5000)

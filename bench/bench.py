@@ -345,6 +345,7 @@ def main():
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--quick", action="store_true", help="Sizes divided by 10 (a smoke run).")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--burst-only", action="store_true", help="Only the burst; printed, RESULTS.md untouched.")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     records, batch = 20_000 // scale, 500
@@ -352,6 +353,9 @@ def main():
     conflicts_n, big_rows = 1_000 // scale, 1_000_000 // scale
     world = World(devices=burst_devices)
     out = {"records": records, "batch": batch}
+    if args.burst_only:  # for trying server settings against the burst alone
+        print(json.dumps(measure_burst(args.url, world, burst_devices, burst_each), indent=2, default=str))
+        return
 
     # Peak memory first: a maximum-size push into a fresh server.
     warm = Client(args.url, world.token(world.tokens["other"][0]))
