@@ -593,3 +593,18 @@ def test_gps_with_more_decimals_than_stored_is_rounded_and_an_unset_time_is_not_
     answer = wm_push(field.api(field.coordinator), {"incidents": {"created": [incident]}}, None).json()
     assert answer["experimentalRejectedIds"] == {"incidents": [incident["id"]]}
     assert "occurred_at" in answer["results"][0]["fields"], answer
+
+
+def test_odd_server_versions_in_a_kept_push_are_no_base_and_no_server_error(field):
+    api = field.api(field.responder)
+    last = synced(api)["timestamp"]
+    raw = create_engagement(field, api, last)
+    for odd in ("2", 2.5, -1, 0, 2**70, True, None, [1], {"v": 1}):
+        row = {**raw, "server_version": odd, "beat": "77Q", "_status": "updated", "_changed": "beat"}
+        answer = api.post(
+            f"{PUSH}?last_pulled_at={last}&server_version=kept",
+            {"engagements": {"created": [], "updated": [row], "deleted": []}},
+            format="json",
+        )
+        assert answer.status_code == 200, (odd, answer.content)
+        assert answer.json()["results"][0]["status"] in ("applied", "merged", "conflict"), (odd, answer.json())
