@@ -201,6 +201,9 @@ SYNC_CURSOR_KEY = env.str("SYNC_CURSOR_KEY", default=SECRET_KEY)
 SYNC_PUSH_CONCURRENCY = env.int("SYNC_PUSH_CONCURRENCY", default=1)
 SYNC_PUSH_QUEUE_SECONDS = env.float("SYNC_PUSH_QUEUE_SECONDS", default=0.1)
 SYNC_PUSH_RETRY_AFTER_MAX = env.int("SYNC_PUSH_RETRY_AFTER_MAX", default=60)
+# A deletion reaches a WatermelonDB phone holding the record once it has pushed since (so an unsynced edit is
+# not destroyed unseen), or after this many hours if it has nothing to push.
+SYNC_WATERMELON_DELETE_GRACE_HOURS = env.float("SYNC_WATERMELON_DELETE_GRACE_HOURS", default=12)
 # WatermelonDB pushes every local change at once; larger pushes get 413 (the app then syncs more often).
 SYNC_WATERMELON_MAX_PUSH_RECORDS = env.int("SYNC_WATERMELON_MAX_PUSH_RECORDS", default=5000)
 

@@ -272,6 +272,11 @@ class WatermelonShadow(models.Model):
     # again (WatermelonDB resends what was rejected at every sync) gets the same answer, not a new quarantine item.
     rejected_row = models.CharField(max_length=64, blank=True)
     rejected_mutation = models.UUIDField(null=True)
+    # A deletion not yet listed to the device (WatermelonDB would destroy an unsynced edit with the record): the
+    # checkpoint of the pull that held it back, and when. Listed once the device has completed a push since, or
+    # after SYNC_WATERMELON_DELETE_GRACE_HOURS.
+    delete_withheld_at = models.BigIntegerField(null=True)
+    delete_withheld_since = models.DateTimeField(null=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "record_id"], name="one_shadow_per_device_record")]

@@ -18,12 +18,13 @@ import json
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from backend.errors import DomainError
@@ -31,7 +32,7 @@ from responders import selectors
 
 from . import pull as pull_engine
 from . import push as push_engine
-from .models import Change, WatermelonCheckpoint, WatermelonShadow
+from .models import Change, DeviceSyncState, WatermelonCheckpoint, WatermelonShadow
 from .records import canonical, parse_fields, scoped_queryset, to_wire
 from .registry import ordered_specs
 
@@ -328,6 +329,8 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
         gone = set()
         if not first:
             gone = _add_resends(user, device, entries, extra)
+        pushed_through = 0 if first else checkpoint.pushed_through
+        pending = {} if first else _withheld_deletes(device, entries, pushed_through)
         holding = dict(
             WatermelonShadow.objects.filter(
                 device=device, record_id__in=[uuid.UUID(i) for (_, i) in entries]
@@ -335,7 +338,7 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
         )
         held = {rid for rid, resend in holding.items() if resend != "gone"}
         changes = {table: {"created": [], "updated": [], "deleted": []} for table in by_table}
-        delivered, dropped, withheld = [], [], []
+        delivered, dropped, withheld = [], [], {}
         for (type_name, record_id), change in entries.items():
             spec = next(s for s in by_table.values() if s.name == type_name)
             bucket = changes[table_name(spec)]
@@ -345,11 +348,12 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
                 bucket["created" if first or rid not in held else "updated"].append(encode(spec, change["record"]))
                 delivered.append((rid, change["version"], type_name))
             elif not first and rid not in gone:
-                if change["op"] == Change.Op.DELETE and rid in held and holding[rid] != "held":
+                if change["op"] == Change.Op.DELETE and rid in held and not pending.get(rid, False):
                     # WatermelonDB destroys a record listed in `deleted` with any unsynced edit to it, before
-                    # it pushes. Told on its next pull instead, the phone pushes such an edit first (it is
-                    # kept in the quarantine: the record is gone).
-                    withheld.append(rid)
+                    # it pushes. Listed once the phone has completed a push since (such an edit is then on the
+                    # server, kept in the quarantine: the record is gone), or after the grace time.
+                    if rid not in pending:
+                        withheld.setdefault(type_name, []).append(rid)
                     continue
                 bucket["deleted"].append(record_id)
                 dropped.append(rid)
@@ -364,9 +368,11 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
                 gone_now = [str(i) for i in ids if str(i) not in changes[table_name(spec)]["deleted"]]
                 changes[table_name(spec)]["deleted"].extend(gone_now)
                 dropped.extend(uuid.UUID(i) for i in gone_now)
-        _remember_pulled(device, new_checkpoint.pk, delivered)
-        if withheld:
-            WatermelonShadow.objects.filter(device=device, record_id__in=withheld).update(resend="held", checkpoint=0)
+        _remember_pulled(device, new_checkpoint.pk, delivered, pushed_through)
+        for type_name, ids in withheld.items():
+            WatermelonShadow.objects.filter(device=device, record_id__in=ids).update(
+                delete_withheld_at=new_checkpoint.pk, delete_withheld_since=timezone.now(), record_type=type_name
+            )
         if extra:
             pull_engine.audit_pull(user, device, extra, request)
         if dropped or gone:
@@ -384,9 +390,26 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None):
 def _forget_unkept_pulls(device, last_pulled_at):
     """A device pulling from an older checkpoint did not keep the later pulls: what they delivered it never
     held, so its shadows go back to what it held before them."""
-    WatermelonShadow.objects.filter(device=device, checkpoint__gt=last_pulled_at).update(
-        version=models.F("prior_version"), data=models.F("prior_data"), checkpoint=0
+    later = WatermelonShadow.objects.filter(device=device, checkpoint__gt=last_pulled_at)
+    # Records those pulls brought first: the device never held them (the next pull sends them as created).
+    later.filter(prior_version__isnull=True, prior_data__isnull=True, resend="", rejected_row="").delete()
+    later.update(version=models.F("prior_version"), data=models.F("prior_data"), checkpoint=0)
+
+
+def _withheld_deletes(device, entries, pushed_through):
+    """Deletions held back from this device: {record id: whether to list it now}. One held back and not in this
+    pull's changes is added to them, to be listed or held back again."""
+    grace = timezone.now() - timedelta(hours=settings.SYNC_WATERMELON_DELETE_GRACE_HOURS)
+    pending = {}
+    rows = WatermelonShadow.objects.filter(device=device, delete_withheld_at__isnull=False).values_list(
+        "record_id", "record_type", "delete_withheld_at", "delete_withheld_since"
     )
+    for record_id, type_name, at, since in rows:
+        # A completed push from a pull at or after the one that held it back carried every edit made before.
+        pending[record_id] = pushed_through >= at or since < grace
+        key = (type_name, str(record_id))
+        entries.setdefault(key, {"type": type_name, "id": key[1], "op": Change.Op.DELETE, "version": None})
+    return pending
 
 
 def _add_resends(user, device, entries, extra):
@@ -421,11 +444,16 @@ def _db_uuid(value):
     return WatermelonShadow._meta.get_field("record_id").get_db_prep_value(value, connection)
 
 
-def _remember_pulled(device, checkpoint_id, delivered):
-    """Upsert what this pull delivered, keeping what the device held before it as the prior state."""
+def _remember_pulled(device, checkpoint_id, delivered, pushed_through=0):
+    """Upsert what this pull delivered, keeping what the device held before it as the prior state.
+
+    While the device has completed no push since it got the version it holds (that pull's checkpoint is past
+    `pushed_through`), an unsynced edit may be older than that version: the prior state stays the oldest one
+    since the device's last completed push, so a merge against it errs towards a conflict record."""
     if not delivered:
         return
     table = WatermelonShadow._meta.db_table
+    keep_prior = f"({table}.checkpoint > %s AND ({table}.prior_version IS NOT NULL OR {table}.prior_data IS NOT NULL))"
     with connection.cursor() as cursor:
         for start in range(0, len(delivered), 1000):
             chunk = delivered[start : start + 1000]
@@ -437,10 +465,12 @@ def _remember_pulled(device, checkpoint_id, delivered):
                 # The table name comes from the model; every value goes as a parameter.
                 f"INSERT INTO {table} (device_id, record_id, version, checkpoint, record_type, resend, "  # noqa: S608
                 f"rejected_row) VALUES {placeholders} "
-                f"ON CONFLICT (device_id, record_id) DO UPDATE SET prior_version = {table}.version, "
-                f"prior_data = {table}.data, version = EXCLUDED.version, data = NULL, "
-                f"checkpoint = EXCLUDED.checkpoint, record_type = EXCLUDED.record_type",
-                params,
+                f"ON CONFLICT (device_id, record_id) DO UPDATE SET "
+                f"prior_version = CASE WHEN {keep_prior} THEN {table}.prior_version ELSE {table}.version END, "
+                f"prior_data = CASE WHEN {keep_prior} THEN {table}.prior_data ELSE {table}.data END, "
+                f"version = EXCLUDED.version, data = NULL, checkpoint = EXCLUDED.checkpoint, "
+                f"record_type = EXCLUDED.record_type, delete_withheld_at = NULL, delete_withheld_since = NULL",
+                [*params, pushed_through, pushed_through],
             )
 
 
@@ -497,11 +527,15 @@ def _edited_before_pull(shadow, last_pulled_at, pushed_through, row_version=None
     """
     if shadow is None or shadow.checkpoint == 0 or (shadow.prior_version is None and shadow.prior_data is None):
         return False  # nothing pulled over a version the device held before: there is no earlier base
-    if kept and isinstance(row_version, int) and not isinstance(row_version, bool) and shadow.version is not None:
+    if kept and _is_version(row_version) and shadow.version is not None:
         return row_version < shadow.version
     if last_pulled_at is None:
         return False
     return bool(shadow.rejected_row) or pushed_through < shadow.checkpoint
+
+
+def _is_version(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 2**31
 
 
 def _base(shadow, before_pull):
@@ -527,7 +561,15 @@ def _fingerprint(table, rid, fields):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def push(*, user, device, changes, last_pulled_at, app_version="", request=None, kept_server_version=False):
+def push(**kwargs):
+    """A WatermelonDB push, under the device's sync lock from the start: what the merge bases and repeat
+    answers are read from (shadows, checkpoints) cannot change under it by another push of the same device."""
+    with transaction.atomic():
+        DeviceSyncState.objects.select_for_update().get_or_create(device=kwargs["device"])
+        return _push(**kwargs)
+
+
+def _push(*, user, device, changes, last_pulled_at, app_version="", request=None, kept_server_version=False):
     by_table = _changes_shape(changes)
     total = sum(len(p.get(k, [])) for p in changes.values() for k in ("created", "updated", "deleted"))
     if total > settings.SYNC_WATERMELON_MAX_PUSH_RECORDS:
@@ -590,7 +632,11 @@ def push(*, user, device, changes, last_pulled_at, app_version="", request=None,
             mutation = {"mutation_id": str(uuid.uuid4()), "seq": 1, "type": spec.name, "id": str(rid), "fields": fields}
             if rid in existing:
                 mutation["op"] = "update"
-                base = _base(shadow, before_pull(rid, raw.get("server_version"))) or ("version", 1)
+                row_version = raw.get("server_version")
+                base = _base(shadow, before_pull(rid, row_version)) or ("version", 1)
+                if kept_server_version and _is_version(row_version) and shadow is not None:
+                    if shadow.version is not None and row_version < shadow.version and shadow.prior_data is None:
+                        base = ("version", row_version)  # exactly the version the edit started from
                 if base[0] == "data":
                     mutation["_base"] = base[1]
                 else:

@@ -5,12 +5,13 @@ import os
 import uuid
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from incidents.models import Engagement, Incident
 from responders.models import Membership, Role
-from sync.models import Conflict, Mutation
+from sync.models import Conflict, Mutation, WatermelonShadow
 from sync.services import tombstones_purge
 from sync.watermelon import schema
 from tests.support import mutation, push, wait_for_stable_horizon
@@ -294,10 +295,32 @@ def test_deletions_reach_the_other_phone_and_unknown_deletions_are_ignored(tfiel
     assert [r["status"] for r in answer.json()["results"]] == ["applied"]
     assert Engagement._base_manager.get(pk=raw["id"]).deleted_at is not None
     wait_for_stable_horizon()
-    # The phone learns of a deletion one sync later, so that an edit it made offline is pushed first.
+    # The phone learns of a deletion once it has pushed since, so that an edit it made offline is pushed first.
     first = synced(b, last_b)
     assert table(first["changes"])["deleted"] == []
-    assert table(synced(b, first["timestamp"])["changes"])["deleted"] == [raw["id"]]
+    # Its push is lost (or its pull's answer): the deletion is still held back.
+    second = synced(b, first["timestamp"])
+    assert table(second["changes"])["deleted"] == []
+    assert table(synced(b, first["timestamp"])["changes"])["deleted"] == []  # that pull's answer lost: a retry
+    create_engagement(field, b, second["timestamp"])  # a sync whose push completes
+    wait_for_stable_horizon()
+    assert table(synced(b, second["timestamp"])["changes"])["deleted"] == [raw["id"]]
+
+
+def test_a_phone_with_nothing_to_push_is_told_of_a_deletion_after_the_grace_time(tfield, settings):
+    field = tfield
+    a, b = field.api(field.responder), field.api(field.partner)
+    raw = create_engagement(field, a, None)
+    last_b = synced(b)["timestamp"]
+    pulled = synced(a)
+    wm_push(a, {"engagements": {"deleted": [raw["id"]]}}, pulled["timestamp"])
+    wait_for_stable_horizon()
+    first = synced(b, last_b)
+    assert table(first["changes"])["deleted"] == []
+    second = synced(b, first["timestamp"])
+    assert table(second["changes"])["deleted"] == []
+    settings.SYNC_WATERMELON_DELETE_GRACE_HOURS = 0
+    assert table(synced(b, second["timestamp"])["changes"])["deleted"] == [raw["id"]]
 
 
 def test_an_offline_edit_to_a_record_deleted_meanwhile_reaches_the_server_before_the_phone_drops_it(tfield):
@@ -546,7 +569,7 @@ def test_a_rejected_row_sent_again_unchanged_gets_the_same_answer_and_one_quaran
     assert Engagement.objects.filter(pk=bad["id"]).exists()
 
 
-def test_a_dismissed_rejection_is_settled_on_the_phone(tfield):
+def test_a_dismissed_rejection_is_settled_on_the_phone(tfield, settings):
     field = tfield
     api = field.api(field.responder)
     last = synced(api)["timestamp"]
@@ -563,7 +586,11 @@ def test_a_dismissed_rejection_is_settled_on_the_phone(tfield):
     assert Mutation.objects.filter(record_id=bad["id"]).count() == 1
     # The record the supervisor dismissed is not on the server: the phone's copy goes.
     wait_for_stable_horizon()
-    assert synced(api, last)["changes"]["engagements"]["deleted"] == [bad["id"]]
+    # (Listed as a deletion once the phone has pushed since, or after the grace time: here none.)
+    settings.SYNC_WATERMELON_DELETE_GRACE_HOURS = 0
+    first = synced(api, last)
+    assert first["changes"]["engagements"]["deleted"] == []
+    assert synced(api, first["timestamp"])["changes"]["engagements"]["deleted"] == [bad["id"]]
 
 
 def test_deleting_a_record_of_another_team_is_ignored_like_an_unknown_id(field):
@@ -595,16 +622,76 @@ def test_gps_with_more_decimals_than_stored_is_rounded_and_an_unset_time_is_not_
     assert "occurred_at" in answer["results"][0]["fields"], answer
 
 
-def test_odd_server_versions_in_a_kept_push_are_no_base_and_no_server_error(field):
-    api = field.api(field.responder)
-    last = synced(api)["timestamp"]
-    raw = create_engagement(field, api, last)
-    for odd in ("2", 2.5, -1, 0, 2**70, True, None, [1], {"v": 1}):
-        row = {**raw, "server_version": odd, "beat": "77Q", "_status": "updated", "_changed": "beat"}
-        answer = api.post(
-            f"{PUSH}?last_pulled_at={last}&server_version=kept",
+def test_odd_server_versions_in_a_kept_push_are_no_base_and_no_server_error(tfield):
+    """The row's server_version is compared with a shadow that has a prior state (a pull brought a newer
+    version): odd values are no version, and never a server error."""
+    field = tfield
+    raw, b, b_pull = _b_pulls_a_new_disposition(field)
+    pulled = pulled_row(b_pull, raw["id"])
+    for odd in ("2", 2.5, -1, 0, 2**70, True, None, [1], {"v": 1}, 1e308):
+        row = {**pulled, "server_version": odd, "beat": "77Q", "_status": "updated", "_changed": "beat"}
+        answer = b.post(
+            f"{PUSH}?last_pulled_at={b_pull['timestamp']}&server_version=kept",
             {"engagements": {"created": [], "updated": [row], "deleted": []}},
             format="json",
         )
         assert answer.status_code == 200, (odd, answer.content)
         assert answer.json()["results"][0]["status"] in ("applied", "merged", "conflict"), (odd, answer.json())
+
+
+@pytest.mark.parametrize("kept", [True, False])
+def test_two_pulls_of_newer_versions_before_the_push_lands_still_keep_the_colleagues_value(tfield, kept):
+    """B set the disposition offline on v1. Sync 1 pulls A's disposition (v2) and loses its push; A then
+    changes only the notes (v3); sync 2 pulls v3 and pushes B's edit. The base is v1, not v2."""
+    field = tfield
+    raw, b, b_pull = _b_pulls_a_new_disposition(field)
+    a = field.api(field.responder)
+    a_pull = synced(a)
+    wm_push(a, updates(edited(pulled_row(a_pull, raw["id"]), notes="A: second visit")), a_pull["timestamp"])
+    wait_for_stable_horizon()
+    later = synced(b, b_pull["timestamp"])
+    pulled = pulled_row(later, raw["id"])
+    assert pulled["server_version"] == 3
+    b_row = {**pulled, "disposition": "transported", "_status": "updated", "_changed": "disposition"}
+    if kept:
+        b_row["server_version"] = 1  # the documented resolver kept it through both pulls
+    query = f"last_pulled_at={later['timestamp']}" + ("&server_version=kept" if kept else "")
+    answer = b.post(f"{PUSH}?{query}", updates(b_row), format="json")
+    assert answer.json()["results"][0]["status"] == "conflict", answer.json()
+    record = Engagement.objects.get(pk=raw["id"])
+    assert record.disposition == "resolved_on_scene" and record.notes.endswith("A: second visit")
+    assert Conflict.objects.get(record_id=raw["id"], field="disposition").incoming_value == "transported"
+
+
+def test_a_deletion_after_a_refused_edit_is_also_held_back_and_old_shadows_deliver_deletions(tfield):
+    field = tfield
+    raw, b, b_pull = _b_pulls_a_new_disposition(field)
+    # B's edit came first, so it is a conflict: the record is to be sent to B again.
+    b_row = edited(pulled_row(b_pull, raw["id"]), disposition="transported", server_version=1)
+    answer = b.post(
+        f"{PUSH}?last_pulled_at={b_pull['timestamp']}&server_version=kept", updates(b_row), format="json"
+    ).json()
+    assert answer["results"][0]["status"] == "conflict", answer
+    WatermelonShadow.objects.filter(record_id=raw["id"]).update(record_type="")  # as before migration 0005
+    c = field.api(field.responder)
+    c_pull = synced(c)
+    assert wm_push(c, {"engagements": {"deleted": [raw["id"]]}}, c_pull["timestamp"]).json()["results"]
+    wait_for_stable_horizon()
+    first = synced(b, b_pull["timestamp"])
+    assert table(first["changes"])["deleted"] == []  # B may have edited it again since its push
+    create_engagement(field, b, first["timestamp"])
+    wait_for_stable_horizon()
+    assert table(synced(b, first["timestamp"])["changes"])["deleted"] == [raw["id"]]
+
+
+def test_a_retried_pull_sends_a_record_the_lost_answer_brought_as_created(tfield):
+    field = tfield
+    a, b = field.api(field.responder), field.api(field.partner)
+    b_first = synced(b)
+    raw = create_engagement(field, a, None)
+    wait_for_stable_horizon()
+    lost = synced(b, b_first["timestamp"])
+    assert [r["id"] for r in table(lost["changes"])["created"]] == [raw["id"]]
+    retry = synced(b, b_first["timestamp"])  # the phone never got that answer
+    assert [r["id"] for r in table(retry["changes"])["created"]] == [raw["id"]]
+    assert table(retry["changes"])["updated"] == []
