@@ -285,8 +285,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MutationOpEnum": "sync.models.Mutation.Op",
         "ChangeOpEnum": ["upsert", "delete", "remove"],
-        "MutationResultStatusEnum": ["applied", "merged", "conflict", "amendment", "rejected", "pending"],
-        "WriteStatusEnum": ["applied", "merged", "conflict", "amendment"],
+        "MutationResultStatusEnum": ["applied", "unchanged", "merged", "conflict", "amendment", "rejected", "pending"],
+        "WriteStatusEnum": ["applied", "unchanged", "merged", "conflict", "amendment"],
         "MutationStatusEnum": "sync.models.Mutation.Status",
         "ConflictStatusEnum": "sync.models.Conflict.Status",
         "AmendmentStatusEnum": "sync.models.Amendment.Status",

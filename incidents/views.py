@@ -101,7 +101,7 @@ def _schema_serializers(spec):
     write_result = inline_serializer(
         f"{name}WriteResult",
         {
-            "status": serializers.ChoiceField(choices=["applied", "merged", "conflict", "amendment"]),
+            "status": serializers.ChoiceField(choices=["applied", "unchanged", "merged", "conflict", "amendment"]),
             "version": serializers.IntegerField(),
             "merged_fields": serializers.ListField(child=serializers.CharField()),
             "conflicts": serializers.ListField(child=serializers.DictField()),

@@ -95,7 +95,8 @@ class Mutation(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for the device's earlier mutations"
-        APPLIED = "applied", "Applied"
+        APPLIED = "applied", "Applied as sent"
+        UNCHANGED = "unchanged", "Nothing to change: the record already held these values"
         MERGED = "merged", "Merged with concurrent changes"
         CONFLICT = "conflict", "Applied with conflicts kept for review"
         AMENDMENT = "amendment", "Became an amendment request (locked record)"
@@ -137,6 +138,8 @@ class Mutation(models.Model):
         constraints = [models.UniqueConstraint(fields=["device", "seq"], name="one_mutation_per_device_seq")]
         indexes = [
             models.Index(fields=["device", "status", "seq"]),
+            # A merge base lays the device's own earlier edits of the record on its base version.
+            models.Index(fields=["device", "record_id"], name="sync_mutation_device_record"),
             models.Index(fields=["status", "team"]),
         ]
 

@@ -141,6 +141,7 @@ def _apply(user, device, app_version, mutation, request, deferred, create=record
         device_time=parse_datetime(payload["device_time"]) if isinstance(payload.get("device_time"), str) else None,
         request=request,
         deferred=deferred,
+        causal=True,
     )
     if mutation.protocol == WATERMELON_PROTOCOL and isinstance(payload.get("_base"), dict):
         # The WatermelonDB adapter's merge base: what the device held before its edit (sync/watermelon.py).
@@ -401,6 +402,7 @@ def push(*, user, device, protocol, app_version, mutations, request=None, assign
                 continue
             results[env.index] = process_mutation(user, device, app_version, row, request, deferred, save=False)
             applied_rows.append(row)
+            deferred.mutations.append(row)
             state.next_seq += 1
             if waiting:
                 _drain(user, device, app_version, state, request, deferred)

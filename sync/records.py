@@ -21,13 +21,13 @@ from backend.errors import DomainError, NotFound
 from responders import selectors
 from responders.models import Role, Team
 
+from . import merge
 from .bulk import insert_many
 from .changes import record_change_rows, write_changes
 from .models import Amendment, Change, Conflict, RecordVersion
 from .registry import Policy
 
 TEAM_MOVE_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN}
-MERGE_SEPARATOR = "\n\n--- merged edit ---\n"
 
 
 @dataclass
@@ -48,6 +48,10 @@ class WriteContext:
     deferred: "DeferredWrites | None" = None
     # A merge base given as field values rather than a version (the WatermelonDB adapter's).
     base_data: dict | None = None
+    # A device's sync mutation: merged against what that device knew (its base version plus its own later
+    # edits; no base version means its own create, version 1). Otherwise a write without a base version is a
+    # person editing the current version (the REST API, a supervisor's resolution).
+    causal: bool = False
 
 
 @dataclass
@@ -65,6 +69,9 @@ class DeferredWrites:
     changes: list = field(default_factory=list)
     events: list = field(default_factory=list)
     known_absent: set = field(default_factory=set)
+    # Mutation rows this push has settled and not yet written: a later mutation's merge base reads its device's
+    # own earlier edits from them.
+    mutations: list = field(default_factory=list)
 
     def mark(self):
         return len(self.versions), len(self.changes), len(self.events)
@@ -77,6 +84,9 @@ class DeferredWrites:
     def pending_version(self, record_id, version):
         return next((v for v in self.versions if v.record_id == record_id and v.version == version), None)
 
+    def pending_versions_after(self, record_id, version):
+        return [v for v in self.versions if v.record_id == record_id and v.version > version]
+
     def flush(self):
         insert_many(RecordVersion, self.versions)
         write_changes(self.changes)
@@ -86,7 +96,7 @@ class DeferredWrites:
 
 @dataclass
 class WriteResult:
-    status: str  # applied | merged | conflict | amendment
+    status: str  # applied | unchanged | merged | conflict | amendment
     instance: object
     version: int
     merged_fields: list = field(default_factory=list)
@@ -493,97 +503,125 @@ def _version_row(ctx, record_id, version):
     return pending or RecordVersion.objects.filter(record_id=record_id, version=version).first()
 
 
-def _base_snapshot(spec, instance, base_version, ctx):
+@dataclass
+class _Later:
+    """A version written after a mutation's base: who wrote it, and on behalf of which mutation."""
+
+    version: int
+    device_id: object
+    mutation_id: object
+    changed_fields: list
+    author_id: int
+
+
+def _versions_after(ctx, record_id, version):
+    """The versions of a record after `version`, oldest first: those already written and those of this push."""
+    later = {
+        row["version"]: _Later(**row)
+        for row in RecordVersion.objects.filter(record_id=record_id, version__gt=version).values(
+            "version", "device_id", "mutation_id", "changed_fields", "author_id"
+        )
+    }
+    if ctx.deferred is not None:
+        for row in ctx.deferred.pending_versions_after(record_id, version):
+            later[row.version] = _Later(row.version, row.device_id, row.mutation_id, row.changed_fields, row.author_id)
+    return [later[v] for v in sorted(later)]
+
+
+def _is_own(ctx, later):
+    """Written by this device's own sync mutation (not a person at a desk, not another device)."""
+    return ctx.device is not None and later.mutation_id is not None and later.device_id == ctx.device.pk
+
+
+def _start_version(instance, base_version, ctx):
+    """The version a mutation's merge base starts from, or None when it was made on the current version."""
+    if base_version is not None:
+        if base_version > instance.version or base_version < 1:
+            raise DomainError("invalid_base_version", "The base version is not one the server issued.")
+        return base_version
+    # No base version: a sync mutation of a record the device has not had acknowledged starts from the record's
+    # first version (its own create) with its own edits since; a person at a desk edits the current version.
+    return 1 if ctx.causal else None
+
+
+# Outcomes of a device's own update that it laid on its copy of the record (a rejected one it did not keep).
+OWN_EDIT_STATUSES = ("applied", "unchanged", "merged", "conflict")
+
+
+def _own_edits_since(spec, ctx, record_id, start):
+    """The values this device sent in its own updates of the record that version `start` does not hold, in the
+    order they were applied: those applied while the record stood at `start` or later, except one that itself
+    wrote a version up to `start` (that version holds it as merged). A conflict that wrote no version still
+    counts: the device holds its value."""
+    from .models import Mutation
+
+    if ctx.device is None:
+        return []
+    rows = [
+        (m["pk"], m["seq"], (m["payload"] or {}).get("fields") or {}, (m["result"] or {}).get("version") or 0)
+        for m in Mutation.objects.filter(
+            device=ctx.device, record_id=record_id, op="update", status__in=OWN_EDIT_STATUSES
+        ).values("pk", "seq", "payload", "result")
+    ]
+    if ctx.deferred is not None:
+        rows += [
+            (m.pk, m.seq, (m.payload or {}).get("fields") or {}, (m.result or {}).get("version") or 0)
+            for m in ctx.deferred.mutations
+            if m.record_id == record_id and m.op == "update" and m.status in OWN_EDIT_STATUSES
+        ]
+    rows = [r for r in rows if r[3] >= start]
+    if not rows:
+        return []
+    wrote = set(
+        RecordVersion.objects.filter(record_id=record_id, mutation_id__in=[r[0] for r in rows]).values_list(
+            "mutation_id", "version"
+        )
+    )
+    if ctx.deferred is not None:
+        wrote |= {(v.mutation_id, v.version) for v in ctx.deferred.pending_versions_after(record_id, 0)}
+    edits = []
+    for pk, _seq, fields, version in sorted(rows, key=lambda r: (r[3], r[1] or 0)):
+        if version == start and (pk, version) in wrote:
+            continue
+        try:
+            values = parse_fields(spec, fields, partial=True)
+        except ValidationError:
+            continue  # valid when applied; a reference purged since cannot change what the device held then
+        edits.append({name: canonical(spec, name, value) for name, value in values.items()})
+    return edits
+
+
+@dataclass
+class _Base:
+    """A mutation's effective merge base and the versions written since its start version."""
+
+    values: dict | None  # None: the current version (nothing to merge)
+    later: list = field(default_factory=list)  # versions after the start version, oldest first
+
+
+def _merge_base(spec, instance, base_version, ctx):
+    """What the writer knew of the record: docs/sync-protocol.md, "The merge base"."""
     if ctx.base_data is not None:
-        return ctx.base_data
-    if base_version is None or base_version == instance.version:
-        return None
-    if base_version > instance.version or base_version < 1:
-        raise DomainError("invalid_base_version", "The base version is not one the server issued.")
-    row = _version_row(ctx, instance.pk, base_version)
-    return row.data if row else {}
+        return _Base(ctx.base_data)
+    start = _start_version(instance, base_version, ctx)
+    if start is None or start == instance.version:
+        return _Base(None)
+    row = _version_row(ctx, instance.pk, start)
+    own = _own_edits_since(spec, ctx, instance.pk, start)
+    return _Base(merge.effective_base(row.data if row else {}, own), _versions_after(ctx, instance.pk, start))
 
 
-def _key(value):
-    return json.dumps(value, sort_keys=True)
-
-
-def _merge_items(base, theirs, mine):
-    """Three-way merge of lists as sets of items: both sides' additions kept, both sides' removals honoured."""
-    base_keys = {_key(x) for x in base or []}
-    mine_keys = {_key(x) for x in mine or []}
-    removed = base_keys - mine_keys
-    result, seen = [], set()
-    for item in list(theirs or []) + list(mine or []):
-        k = _key(item)
-        if k in seen or k in removed:
-            continue
-        seen.add(k)
-        result.append(item)
-    return result
-
-
-def _merge_counts(base, theirs, mine):
-    base, theirs, mine = base or {}, theirs or {}, mine or {}
-    out = {}
-    for k in sorted(set(theirs) | set(mine)):
-        value = theirs.get(k, 0) + (mine.get(k, 0) - base.get(k, 0))
-        if value > 0:
-            out[k] = value
-    return out
-
-
-def _merge_text(theirs, mine):
-    if not theirs:
-        return mine
-    if not mine:
-        return theirs
-    return f"{theirs}{MERGE_SEPARATOR}{mine}"
-
-
-def merge_fields(spec, instance, current, base, incoming, values):
-    """Decide each incoming field against the current value and the base the client edited.
-
-    Returns (apply: {name: python value}, merged: [names], losers: [(name, policy, base, current, incoming)]).
-    """
-    apply, merged, losers = {}, [], []
-    for name, mine in incoming.items():
-        theirs = current.get(name)
-        if mine == theirs:
-            continue
-        if base is None:  # the client edited the current version: nothing to merge
-            apply[name] = values[name]
-            continue
-        b = base.get(name)
-        if b == theirs:  # nobody else changed this field since the client's base
-            apply[name] = values[name]
-            continue
-        if b == mine:  # the client sent the field unchanged; the newer server value stands
-            continue
-        policy = spec.policies[name]
-        if policy in (Policy.SET, Policy.LIST):
-            apply[name] = _merge_items(b, theirs, mine)
-            merged.append(name)
-        elif policy == Policy.COUNTS:
-            apply[name] = _merge_counts(b, theirs, mine)
-            merged.append(name)
-        elif policy == Policy.TEXT:
-            apply[name] = _merge_text(theirs, mine)
-            merged.append(name)
-        elif policy == Policy.STATUS and mine in spec.transitions.get(name, {}).get(theirs, set()):
-            apply[name] = values[name]
-            merged.append(name)
-        else:  # SCALAR, or a status move the state machine forbids: the server's value stays
-            losers.append((name, policy, b, theirs, mine))
-    return apply, merged, losers
-
-
-def _last_author_id(instance):
-    return instance.updated_by_id or instance.created_by_id
+def _kept_value_author(ctx, instance, base, name):
+    """Who set the value a conflict keeps: the author of the newest version that changed the field."""
+    later = base.later or _versions_after(ctx, instance.pk, 0)
+    for v in reversed(later):
+        if name in (v.changed_fields or []):
+            return v.author_id
+    return instance.created_by_id
 
 
 def record_update(*, spec, ctx, instance, data, base_version=None):
-    """Apply the fields a client changed, merged against whatever changed since its base version.
+    """Apply the fields a client changed, merged against what changed since the writer's base (sync/merge.py).
 
     `instance` must come from get_for_write (locked, in scope). Edits to a
     record on an approved shift log become an amendment request instead.
@@ -599,65 +637,67 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
         return _request_amendment(spec, ctx, instance, Change.Op.UPSERT, data, base_version)
 
     now = timezone.now()
-    current = snapshot(spec, instance)
-    base = _base_snapshot(spec, instance, base_version, ctx)
     incoming = {name: canonical(spec, name, value) for name, value in values.items()}
-    apply, merged, losers = merge_fields(spec, instance, current, base, incoming, values)
-    if not apply and not losers:
-        return WriteResult("applied", instance, instance.version)
-
-    for name, value in apply.items():
-        setattr(instance, name, value)
-    _stamp(instance, ctx, now)
-    instance.version += 1
-    if ctx.allow_locked:
-        instance.is_late = True
-    _clean(spec, instance)
-    instance.save()
+    base = _merge_base(spec, instance, base_version, ctx)
+    outcome = merge.merge_record(spec.policies, spec.transitions, base.values, snapshot(spec, instance), incoming)
     conflicts = [
         Conflict(
             record_type=spec.name,
             record_id=instance.pk,
             program_id=instance.program_id,
             team_id=instance.team_id,
-            field=name,
-            policy=policy,
+            field=c.name,
+            policy=c.policy,
             base_version=base_version,
-            server_version=instance.version,
-            base_value=b,
-            server_value=theirs,
-            incoming_value=mine,
-            server_author_id=_last_author_id_before(instance, ctx),
+            server_version=instance.version + (1 if outcome.values else 0),
+            base_value=c.base,
+            server_value=c.theirs,
+            incoming_value=c.mine,
+            server_author_id=_kept_value_author(ctx, instance, base, c.name),
             incoming_author=ctx.actor,
             mutation=ctx.mutation,
             created_at=now,
         )
-        for name, policy, b, theirs, mine in losers
+        for c in outcome.conflicts
     ]
+    if outcome.values:
+        for name, value in outcome.values.items():
+            # A value stored as sent keeps its parsed form (a related row, a date); a merged one is JSON already.
+            setattr(instance, name, values[name] if value == incoming[name] else value)
+        _stamp(instance, ctx, now)
+        instance.version += 1
+        if ctx.allow_locked:
+            instance.is_late = True
+        _clean(spec, instance)
+        instance.save()
+        _record_version(spec, instance, ctx, outcome.values, now)
+        _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT))
     Conflict.objects.bulk_create(conflicts)
-    _record_version(spec, instance, ctx, list(apply) + [c.field for c in conflicts], now)
-    _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT))
-    _audit(spec, instance, ctx, AuditEvent.Action.RECORD_UPDATE, fields=sorted(apply), conflicts=len(conflicts))
-    status = "conflict" if conflicts else ("merged" if merged else "applied")
-    return WriteResult(status, instance, instance.version, merged_fields=merged, conflicts=conflicts)
-
-
-def _last_author_id_before(instance, ctx):
-    # The author of the value that stayed is whoever wrote the version the merge found.
-    row = _version_row(ctx, instance.pk, instance.version - 1)
-    return (row.author_id if row else None) or instance.created_by_id
+    if outcome.values or conflicts:
+        _audit(
+            spec,
+            instance,
+            ctx,
+            AuditEvent.Action.RECORD_UPDATE,
+            fields=sorted(outcome.values),
+            conflicts=len(conflicts),
+        )
+    return WriteResult(outcome.status, instance, instance.version, merged_fields=outcome.merged, conflicts=conflicts)
 
 
 def record_delete(*, spec, ctx, instance, base_version=None):
-    """Delete as a tombstone. A delete based on a stale version does not erase edits it never saw: it becomes a
-    conflict for a person to decide."""
+    """Delete as a tombstone. A delete made without seeing edits someone else wrote since its base does not erase
+    them: it becomes a conflict for a person to decide. The device's own later edits are not someone else's."""
     if instance.deleted_at is not None:
-        return WriteResult("applied", instance, instance.version)
+        return WriteResult("unchanged", instance, instance.version)
     if _is_locked(spec, instance) and not ctx.allow_locked:
         return _request_amendment(spec, ctx, instance, Change.Op.DELETE, {}, base_version)
     now = timezone.now()
-    if base_version is not None and base_version != instance.version:
-        _base_snapshot(spec, instance, base_version, ctx)  # validates the base
+    start = _start_version(instance, base_version, ctx)
+    others = []
+    if start is not None and start != instance.version:
+        others = [v for v in _versions_after(ctx, instance.pk, start) if not _is_own(ctx, v)]
+    if others:
         conflict = Conflict.objects.create(
             record_type=spec.name,
             record_id=instance.pk,
@@ -670,7 +710,7 @@ def record_delete(*, spec, ctx, instance, base_version=None):
             base_value=False,
             server_value=False,
             incoming_value=True,
-            server_author_id=_last_author_id(instance),
+            server_author_id=others[-1].author_id,
             incoming_author=ctx.actor,
             mutation=ctx.mutation,
             created_at=now,
@@ -700,7 +740,7 @@ def record_move(*, spec, ctx, instance, team_id):
     if _is_locked(spec, instance):
         raise DomainError("record_locked", "The record is on an approved shift log.", status_code=409)
     if target.pk == instance.team_id:
-        return WriteResult("applied", instance, instance.version)
+        return WriteResult("unchanged", instance, instance.version)
     now = timezone.now()
     old_team_id = instance.team_id
     instance.team = target

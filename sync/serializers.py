@@ -30,7 +30,7 @@ class MutationResult(serializers.Serializer):
     type = serializers.CharField()
     id = serializers.UUIDField()
     status = serializers.ChoiceField(
-        choices=["applied", "merged", "conflict", "amendment", "rejected", "pending"],
+        choices=["applied", "unchanged", "merged", "conflict", "amendment", "rejected", "pending"],
     )
     duplicate = serializers.BooleanField(required=False, help_text="True when this is a replay's stored answer.")
     version = serializers.IntegerField(required=False)
@@ -93,6 +93,15 @@ class ConflictOutput(serializers.ModelSerializer):
             "resolved_at",
             "created_at",
         ]
+
+
+class ConflictResolveOutput(ConflictOutput):
+    record_version = serializers.IntegerField(
+        read_only=True, help_text="The record's version after the resolution (a new one when it changed the value)."
+    )
+
+    class Meta(ConflictOutput.Meta):
+        fields = [*ConflictOutput.Meta.fields, "record_version"]
 
 
 class ConflictResolveInput(serializers.Serializer):

@@ -39,9 +39,9 @@ def conflict_resolve(*, conflict_id, actor, resolution, value=None, request=None
             chosen = value
         elif resolution != Conflict.Resolution.KEEP_SERVER:
             raise DomainError("invalid_resolution", "Resolution is keep_server, take_incoming or custom.")
-        version = None
+        instance = get_for_write(spec, actor, conflict.record_id)
+        version = instance.version
         if resolution != Conflict.Resolution.KEEP_SERVER:
-            instance = get_for_write(spec, actor, conflict.record_id)
             if conflict.field == "_deleted":
                 result = record_delete(spec=spec, ctx=ctx, instance=instance) if chosen else None
             else:
@@ -66,6 +66,7 @@ def conflict_resolve(*, conflict_id, actor, resolution, value=None, request=None
             field=conflict.field,
             version=version,
         )
+    conflict.record_version = version  # the record's version once resolved (a new one if the value changed)
     return conflict
 
 

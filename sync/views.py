@@ -17,6 +17,7 @@ from .serializers import (
     AmendmentOutput,
     ConflictOutput,
     ConflictResolveInput,
+    ConflictResolveOutput,
     MutationResult,
     PullOutput,
     PushInput,
@@ -232,14 +233,14 @@ class ConflictListView(ListAPIView):
 class ConflictResolveView(APIView):
     """Supervisors: keep the server's value, take the incoming one, or set a new one."""
 
-    @extend_schema(request=ConflictResolveInput, responses={200: ConflictOutput})
+    @extend_schema(request=ConflictResolveInput, responses={200: ConflictResolveOutput})
     def post(self, request, conflict_id):
         data = ConflictResolveInput(data=request.data)
         data.is_valid(raise_exception=True)
         conflict = services.conflict_resolve(
             conflict_id=conflict_id, actor=request.user, request=request, **data.validated_data
         )
-        return Response(ConflictOutput(conflict).data)
+        return Response(ConflictResolveOutput(conflict).data)
 
 
 class QuarantineListView(ListAPIView):

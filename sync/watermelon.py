@@ -702,14 +702,14 @@ def _apply_push(device, user, mutations, order, states, app_version, request):
             if mutation["op"] != "delete":
                 _remember(device, rid, table, rejected_row=fingerprint, rejected_mutation=result["mutation_id"])
         elif mutation["op"] == "delete":
-            if result["status"] != "applied":
+            if result["status"] not in ("applied", "unchanged"):
                 # The phone has deleted its copy; the server kept the record (a conflict or an amendment).
                 _remember(device, rid, table, resend="gone")
         elif state is not None:
             # Applied as sent: the phone holds that version. Otherwise it holds values of no version the server
             # wrote: only its values are known, and the next pull sends it the record as the server has it.
-            taken = result["status"] in ("applied", "merged")
-            held = result.get("version") if result["status"] == "applied" else None
+            taken = result["status"] in ("applied", "unchanged", "merged")
+            held = result.get("version") if result["status"] in ("applied", "unchanged") else None
             keep.append((rid, table, state, held, "" if taken else "held"))
         answers.append(answer)
     for rid, table, data, version, resend in keep:

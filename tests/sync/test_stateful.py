@@ -253,7 +253,7 @@ class SyncWorld(RuleBasedStateMachine):
         stored = Mutation.objects.filter(pk__in=list(self.queued))
         assert stored.count() == len(self.queued)
         statuses = dict(stored.values_list("pk", "status"))
-        assert set(statuses.values()) <= {"applied", "merged", "conflict", "amendment", "rejected"}
+        assert set(statuses.values()) <= {"applied", "unchanged", "merged", "conflict", "amendment", "rejected"}
         for mid, status in statuses.items():
             if status == "conflict":
                 assert Conflict.objects.filter(mutation_id=mid).exists()
