@@ -549,40 +549,27 @@ OWN_EDIT_STATUSES = ("applied", "unchanged", "merged", "conflict")
 
 
 def _own_edits_since(spec, ctx, record_id, start):
-    """The values this device sent in its own updates of the record that version `start` does not hold, in the
-    order they were applied: those applied while the record stood at `start` or later, except one that itself
-    wrote a version up to `start` (that version holds it as merged). A conflict that wrote no version still
-    counts: the device holds its value."""
+    """The values this device sent in its own updates of the record that were taken in after version `start`
+    (each answered with a later version), in the order they were taken in. A rejected one is not on the
+    device's copy; one answered with `start` or earlier is in that version already, as merged."""
     from .models import Mutation
 
     if ctx.device is None:
         return []
     rows = [
-        (m["pk"], m["seq"], (m["payload"] or {}).get("fields") or {}, (m["result"] or {}).get("version") or 0)
+        (m["seq"], (m["payload"] or {}).get("fields") or {}, (m["result"] or {}).get("version") or 0)
         for m in Mutation.objects.filter(
             device=ctx.device, record_id=record_id, op="update", status__in=OWN_EDIT_STATUSES
-        ).values("pk", "seq", "payload", "result")
+        ).values("seq", "payload", "result")
     ]
     if ctx.deferred is not None:
         rows += [
-            (m.pk, m.seq, (m.payload or {}).get("fields") or {}, (m.result or {}).get("version") or 0)
+            (m.seq, (m.payload or {}).get("fields") or {}, (m.result or {}).get("version") or 0)
             for m in ctx.deferred.mutations
             if m.record_id == record_id and m.op == "update" and m.status in OWN_EDIT_STATUSES
         ]
-    rows = [r for r in rows if r[3] >= start]
-    if not rows:
-        return []
-    wrote = set(
-        RecordVersion.objects.filter(record_id=record_id, mutation_id__in=[r[0] for r in rows]).values_list(
-            "mutation_id", "version"
-        )
-    )
-    if ctx.deferred is not None:
-        wrote |= {(v.mutation_id, v.version) for v in ctx.deferred.pending_versions_after(record_id, 0)}
     edits = []
-    for pk, _seq, fields, version in sorted(rows, key=lambda r: (r[3], r[1] or 0)):
-        if version == start and (pk, version) in wrote:
-            continue
+    for _seq, fields, _version in sorted((r for r in rows if r[2] > start), key=lambda r: (r[2], r[0] or 0)):
         try:
             values = parse_fields(spec, fields, partial=True)
         except ValidationError:
@@ -649,7 +636,7 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
             field=c.name,
             policy=c.policy,
             base_version=base_version,
-            server_version=instance.version + (1 if outcome.values else 0),
+            server_version=instance.version + 1,
             base_value=c.base,
             server_value=c.theirs,
             incoming_value=c.mine,
@@ -660,7 +647,10 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
         )
         for c in outcome.conflicts
     ]
-    if outcome.values:
+    if outcome.values or conflicts:
+        # A conflict writes a version too, with the values as they stand: the device's next base then says
+        # whether its copy came before or after the conflict (see _own_edits_since), and its next pull brings the
+        # value the server kept.
         for name, value in outcome.values.items():
             # A value stored as sent keeps its parsed form (a related row, a date); a merged one is JSON already.
             setattr(instance, name, values[name] if value == incoming[name] else value)
@@ -672,8 +662,7 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
         instance.save()
         _record_version(spec, instance, ctx, outcome.values, now)
         _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT))
-    Conflict.objects.bulk_create(conflicts)
-    if outcome.values or conflicts:
+        Conflict.objects.bulk_create(conflicts)
         _audit(
             spec,
             instance,
