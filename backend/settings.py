@@ -200,6 +200,8 @@ SYNC_CURSOR_KEY = env.str("SYNC_CURSOR_KEY", default=SECRET_KEY)
 # docs/configuration.md for sizing against workers.
 SYNC_PUSH_CONCURRENCY = env.int("SYNC_PUSH_CONCURRENCY", default=1)
 SYNC_PUSH_QUEUE_SECONDS = env.float("SYNC_PUSH_QUEUE_SECONDS", default=0.1)
+# A pull held back by a sync write still open answers behind: true with this retry hint (seconds).
+SYNC_PULL_BEHIND_RETRY_SECONDS = env.int("SYNC_PULL_BEHIND_RETRY_SECONDS", default=1)
 SYNC_PUSH_RETRY_AFTER_MAX = env.int("SYNC_PUSH_RETRY_AFTER_MAX", default=60)
 # A deletion reaches a WatermelonDB phone holding the record once it has pushed since (so an unsynced edit is
 # not destroyed unseen), or after this many hours if it has nothing to push.

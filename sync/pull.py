@@ -23,7 +23,7 @@ from audit.services import audit_record
 from backend.errors import DomainError
 from responders import selectors
 
-from .changes import MAX_ID, read_changes, stable_horizon
+from .changes import MAX_ID, held_back, horizon, logger, read_changes, stable_horizon
 from .models import Change, DeviceSyncState, SyncHorizon
 from .records import to_wire
 from .registry import get_spec, ordered_specs
@@ -89,12 +89,12 @@ def pull(*, user, device, cursor=None, limit=None, request=None):
             if state.get("b"):
                 state["b"]["teams"] = [t for t in state["b"]["teams"] if t in teams_now]
 
-    changes, has_more = [], False
+    changes, has_more, behind = [], False, False
     if state.get("b"):
         changes, state["b"] = _backfill(user, state["b"], limit)
         has_more = state["b"] is not None
     if not has_more and len(changes) < limit:
-        more, state["p"], has_more = _stream(user, teams_now, state["p"], limit - len(changes))
+        more, state["p"], has_more, behind = _stream(user, teams_now, state["p"], limit - len(changes))
         # The stream may repeat a record the backfill just sent (it resumes from where the backfill began).
         sent = {(c["type"], c["id"]) for c in changes}
         changes.extend(c for c in more if (c["type"], c["id"]) not in sent)
@@ -103,14 +103,18 @@ def pull(*, user, device, cursor=None, limit=None, request=None):
 
     DeviceSyncState.objects.update_or_create(device=device, defaults={"last_pull_at": timezone.now()})
     audit_pull(user, device, changes, request)
-    return {
+    answer = {
         "changes": changes,
         "removed_teams": removed_teams,
         "reset": reset,
         "cursor": encode_cursor(state),
         "has_more": has_more,
+        "behind": behind,
         "server_time": timezone.now().isoformat(),
     }
+    if behind:
+        answer["retry_after"] = settings.SYNC_PULL_BEHIND_RETRY_SECONDS
+    return answer
 
 
 def _fresh_state(user, device, teams, fingerprint):
@@ -160,11 +164,16 @@ def _backfill(user, fill, limit):
 def _stream(user, teams, position, limit):
     """Changes after `position` and below the stable horizon, as the records stand now.
 
-    Returns (changes, new position, has_more).
+    Returns (changes, new position, has_more, behind): behind when committed changes of these teams wait above the
+    horizon for a sync write still open (they come with a later pull).
     """
-    below = stable_horizon()
+    hz = horizon()
+    below = hz.below
     rows = read_changes(teams, tuple(position), limit, below)
     has_more = len(rows) == limit
+    behind = not has_more and hz.held_by is not None and held_back(teams, below)
+    if behind:
+        logger.warning("pull held back: a sync write has been open for %.1f s", hz.held_by)
     if has_more:
         new_position = [rows[-1][6], rows[-1][0]]
     else:
@@ -187,7 +196,7 @@ def _stream(user, teams, position, limit):
         emitted.add(key)
         spec, record = current.get(key, (None, None))
         changes.append(_change_for(user, row[1], key[1], spec, record, team_set))
-    return changes, new_position, has_more
+    return changes, new_position, has_more, behind
 
 
 def _change_for(user, type_name, record_id, spec, record, team_set):

@@ -65,6 +65,10 @@ class PullOutput(serializers.Serializer):
     reset = serializers.BooleanField()
     cursor = serializers.CharField()
     has_more = serializers.BooleanField()
+    behind = serializers.BooleanField(
+        help_text="Committed changes wait behind a sync write still open: pull again after retry_after seconds."
+    )
+    retry_after = serializers.IntegerField(required=False, help_text="Seconds, with behind: true.")
     server_time = serializers.DateTimeField()
 
 
