@@ -9,6 +9,8 @@ lock now. So:
     committed later, sort above H;
   - a writer that takes the lock after the pull looked stamps P at least the pull's xmax, so at least H;
   - a writer that released the lock has committed (or rolled back) before the pull reads its rows.
+A pull takes a transaction id of its own before it looks: an id handed out after a writer read its P is at
+least P, so the pull's xmax passes every committed writer's P even on a server where nothing else is running.
 No row can appear later below a position a pull has passed (sync.md invariant 6), and only transactions
 that write sync changes in this database can hold a pull back: an idle transaction elsewhere on the server,
 or one here that writes no sync change, never does (invariant 13).
@@ -130,6 +132,7 @@ def stable_horizon():
 def horizon():
     with connection.cursor() as cursor:
         if is_postgres():
+            cursor.execute("SELECT pg_current_xact_id()")  # moves xmax past every P already read (see above)
             cursor.execute(_HORIZON_SQL, {"hi": SYNC_WRITER_LOCK >> 32, "lo": SYNC_WRITER_LOCK & 0xFFFFFFFF})
             below, age = cursor.fetchone()
             return Horizon(below, age)
