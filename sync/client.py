@@ -2,8 +2,10 @@
 
 Integrators can read it next to docs/sync-protocol.md; the tests and the
 `simulate_field_day` command drive devices with it. It keeps a local copy of
-the records in scope and an outbox of mutations numbered in edit order,
-pushes the outbox in batches, and pulls until caught up.
+the records in scope as last pulled, its own answered edits on top of them
+until the next pull brings them back, and an outbox of mutations numbered in
+edit order. It pushes the outbox in batches (after a lost answer, the same
+outbox again), and pulls only when everything it pushed has been answered.
 
     client = SyncClient(HttpTransport("http://127.0.0.1:8000", access_token))
     rid = client.create("engagement", {"origin": "on_view", "needs": ["housing"]})
@@ -18,6 +20,8 @@ import uuid
 from dataclasses import dataclass, field
 
 PROTOCOL = 1
+# Answers whose edit is now part of the record (as sent, or merged, or taken in as a conflict).
+KEPT_ON_RECORD = {"applied", "unchanged", "merged", "conflict"}
 
 
 class SyncError(Exception):
@@ -83,7 +87,10 @@ class SyncClient:
     transport: object
     batch_size: int = 100
     records: dict = field(default_factory=dict)  # (type, id) -> the record as last pulled (the server's copy)
+    # (type, id) -> fields of this device's edits the server answered, shown on the record until a pull brings it
+    acked: dict = field(default_factory=dict)
     outbox: list = field(default_factory=list)  # Outgoing, in seq order
+    behind: bool = False  # the last pull said changes wait behind a sync write still open
     next_seq: int = 1
     cursor: str | None = None
     results: dict = field(default_factory=dict)  # mutation_id -> final result from the server
@@ -112,9 +119,13 @@ class SyncClient:
         return self._queue(type_, "delete", record_id, {}, base_version=server_copy["version"] if server_copy else None)
 
     def view(self, type_, record_id):
-        """What the person sees: the last pulled record with this device's unsent edits on top."""
+        """What the person sees: the last pulled record with this device's own edits on top (those answered but
+        not yet pulled back, then those still in the outbox)."""
         key = (type_, str(record_id))
         record = dict(self.records[key]) if key in self.records else None
+        for fields in self.acked.get(key, []):
+            if record is not None:
+                record.update(fields)
         for m in self.outbox:
             if (m.type, m.id) != key:
                 continue
@@ -138,12 +149,16 @@ class SyncClient:
             if status != 200:
                 raise SyncError(status, body)
             done = set()
+            sent = {m.mutation_id: m for m in batch}
             for result in body["results"]:
                 if result["status"] == "pending":
                     continue
                 self.results[result["mutation_id"]] = result
                 done.add(result["mutation_id"])
                 answered.append(result)
+                m = sent.get(result["mutation_id"])
+                if m is not None and m.op != "delete" and result["status"] in KEPT_ON_RECORD:
+                    self.acked.setdefault((m.type, m.id), []).append(m.fields)
             self.outbox = [m for m in self.outbox if m.mutation_id not in done]
             if not done:
                 break
@@ -167,21 +182,24 @@ class SyncClient:
             pages += 1
             if body["reset"]:
                 # The server resends everything in scope; forget what it will not resend.
-                self.records = {}
+                self.records, self.acked = {}, {}
             for team in body["removed_teams"]:
                 self.records = {k: v for k, v in self.records.items() if v.get("team") != team}
             for change in body["changes"]:
                 key = (change["type"], change["id"])
+                self.acked.pop(key, None)  # the server's copy now holds what it took of this device's edits
                 if change["op"] == "upsert":
                     self.records[key] = change["record"]
                 else:
                     self.records.pop(key, None)
             self.cursor = body["cursor"]
+            self.behind = body.get("behind", False)
             if not body["has_more"]:
                 return pages
 
     def sync(self):
-        """Push then pull: what a phone does when it gets signal."""
+        """Push then pull: what a phone does when it gets signal. It pulls only once every mutation it pushed has
+        an answer (a `pending` one waits for an earlier seq and stays in the outbox)."""
         answered = self.push()
         self.pull()
         return answered

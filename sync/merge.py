@@ -164,19 +164,41 @@ def sentences(text: str) -> list[str]:
     return parts if "".join(parts) == text else [text]
 
 
+class _Sentence(str):
+    """A sentence that matches another with the same words whatever white space comes before it (a merge puts
+    a passage after MERGE_SEPARATOR on a line of its own), so text merged once merges cleanly again."""
+
+    def __eq__(self, other):
+        return self.strip() == str(other).strip()
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash(self.strip())
+
+
+def _cut(text: str) -> list[_Sentence]:
+    return [_Sentence(part) for part in sentences(text)]
+
+
 def merge_text(base: Any, theirs: Any, mine: Any) -> str:
     """Three-way merge of free text, sentence by sentence: both sides' edits are kept and the text they share
     appears once. Where both changed the same passage, both versions of it are kept, the stored one first,
     separated by MERGE_SEPARATOR."""
     base, theirs, mine = base or "", theirs or "", mine or ""
-    merger = Merge3(sentences(base), sentences(theirs), sentences(mine))
+    if theirs == base or mine == theirs:
+        return mine
+    if mine == base:
+        return theirs
+    merger = Merge3(_cut(base), _cut(theirs), _cut(mine))
     parts = []
     for group in merger.merge_groups():
         kind = group[0]
         if kind in ("unchanged", "a", "b", "same"):
-            parts.append("".join(group[1]))
+            parts.append("".join(str(p) for p in group[1]))
         else:  # conflict: (base, theirs, mine) of the passage
-            stored, sent = "".join(group[2]), "".join(group[3])
+            stored, sent = "".join(str(p) for p in group[2]), "".join(str(p) for p in group[3])
             if not stored.strip():
                 parts.append(sent)
             elif not sent.strip():
