@@ -20,7 +20,7 @@ class Policy:
     SET = "set"  # three-way set merge: additions and removals of both sides
     LIST = "list"  # list of objects, merged like a set of items
     COUNTS = "counts"  # {code: count}: both sides' increments add up
-    TEXT = "text"  # free text: both versions kept, one after the other
+    TEXT = "text"  # free text: three-way merge by sentence; a passage both sides changed is kept twice, marked
     STATUS = "status"  # follows the record's state machine; a move it forbids becomes a conflict
 
     ALL = (SCALAR, SET, LIST, COUNTS, TEXT, STATUS)

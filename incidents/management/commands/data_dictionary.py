@@ -20,10 +20,13 @@ Every record also carries the synced-record columns: `id` (client UUID),
 `device_updated_at` (device clock, kept, never trusted), `server_received_at`,
 `server_updated_at`, `is_late`. Clients cannot set them.
 
-Merge policy: how a field merges when two devices changed it since the same
-base (docs/sync-protocol.md): `scalar` (first in server order stays, the other
-is a conflict record), `set`, `list`, `counts`, `text` (both kept), `status`
-(state machine).
+Merge policy: how a field merges when another writer changed it since the
+edit's merge base, the version it was based on plus the device's own edits
+since (docs/sync-protocol.md, "How fields merge"): `scalar` (the value first in
+server order stays, the other is a conflict record), `set` and `list` (both
+sides' additions and removals), `counts` (every side's increment is added,
+identical ones too), `text` (three-way merge by sentence; a passage both
+changed is kept in both versions, marked), `status` (the state machine decides).
 """
 
 

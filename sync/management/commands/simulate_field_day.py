@@ -45,6 +45,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, url, contacts, **options):
         url = url.rstrip("/")
+        if contacts < 6:
+            raise CommandError("--contacts must be at least 6.")
         team = Team.objects.filter(program__code=Program.Code.MACRO, is_active=True).order_by("id").first()
         if team is None:
             raise CommandError("No MACRO team: run `manage.py load_demo_data` first.")
@@ -116,6 +118,12 @@ class Command(BaseCommand):
         specialist.delete("engagement", ids[3])
         emt.update("engagement", ids[3], {"notes": "EMT added a note the specialist never saw."})
         emt.update("engagement", ids[4], {"supplies": {"water": -2}})  # a typo the server must reject, not lose
+        # A chain of offline edits of one contact, all on the version last pulled: the EMT hands out water twice
+        # and changes the disposition twice; the specialist hands out one more. Each edit counts once.
+        chain = ids[5]
+        for water, disposition in ((2, "transported"), (3, "referred")):
+            emt.update("engagement", chain, {"supplies": {"water": water}, "disposition": disposition})
+        specialist.update("engagement", chain, {"supplies": {"water": 2}})
 
         # Evening: the specialist reconnects first; the EMT's first response is lost and it retries.
         self._report("Specialist, evening push", specialist.push())
@@ -144,6 +152,13 @@ class Command(BaseCommand):
                 say(f"Quarantined: {m['op']} {m['record_type']} {m['record_id'][:8]} — {m['reason_code']}")
         emt.pull()
         specialist.pull()
+        record = emt.records[("engagement", chain)]
+        say(
+            f"Chain of offline edits on {chain[:8]}: water {record['supplies'].get('water')} (1 + 2 from the EMT + 1 "
+            f"from the specialist), disposition {record['disposition']!r} (the EMT's last edit)."
+        )
+        if record["supplies"] != {"water": 4} or record["disposition"] != "referred":
+            raise CommandError("The chain of offline edits did not merge to what the crew did.")
         same = emt.records == specialist.records
         say(self.style.SUCCESS(f"After syncing, both phones hold {len(emt.records)} records; identical: {same}"))
         if not same:
