@@ -295,6 +295,9 @@ class SyncWorld(RuleBasedStateMachine):
             answer = self.answers.get(mid)
             assert answer is not None, f"mutation {mid} was never answered"
         account_for_every_edit(self.views)
+        if os.environ.get("SYNC_STATEFUL_PROGRESS"):  # a long run's progress, one line per example checked
+            with open(os.environ["SYNC_STATEFUL_PROGRESS"], "a") as progress:
+                progress.write(f"{len(self.queued)} mutations\n")
 
 
 TAKEN = ("applied", "unchanged", "merged", "conflict")
