@@ -93,6 +93,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "responders.User"
+# One way in: the pages and the admin sign in through the API's service (responders/web_auth.py).
+AUTHENTICATION_BACKENDS = ["responders.web_auth.ServiceBackend"]
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -142,8 +144,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "backend.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "backend.throttling.AnonRateThrottle",
+        "backend.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
@@ -156,6 +158,30 @@ REST_FRAMEWORK = {
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+# --- Shared cache: rate-limit counts (and anything else cached) seen by every process ------------------
+# Redis when REDIS_URL is set (production); the database cache otherwise (`make run` creates its table).
+CACHE_REDIS_URL = env.str("CACHE_REDIS_URL", default=env.str("REDIS_URL", default=""))
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="field-records")
+if CACHE_REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "cache_entries",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+# Addresses (or networks) of the reverse proxies in front of the app. Only these may say, in
+# X-Forwarded-For, who the client is (backend/network.py); empty: the header is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Tokens and sessions ----------------------------------------------------
 JWT_ISSUER = env.str("JWT_ISSUER", default="oakland-field-records")

@@ -11,12 +11,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from audit.models import AuditEvent
 from audit.services import audit_record
 from backend.errors import DomainError, Forbidden
+from backend.throttling import AnonRateThrottle
 from responders import selectors as people
 from responders.models import Program, Role, Team
 

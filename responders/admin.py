@@ -9,6 +9,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from . import services
 from .models import Device, Membership, Organization, Program, Shift, Team, User
+from .web_auth import AdminSignInForm, with_status
 
 
 class MembershipInline(admin.TabularInline):
@@ -77,3 +78,16 @@ class ShiftAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The admin signs in through the API's service too (responders/web_auth.py): lockout, rate limit, second factor.
+admin.site.login_form = AdminSignInForm
+admin.site.login_template = "review/admin_login.html"
+_admin_login = admin.site.login
+
+
+def _login(request, extra_context=None):
+    return with_status(request, _admin_login(request, extra_context))
+
+
+admin.site.login = _login

@@ -69,13 +69,15 @@ def _check_second_factor(user, otp, request):
     needs = any(m.role in SECOND_FACTOR_ROLES for m in memberships_for(user)) or user.is_superuser
     devices = list(TOTPDevice.objects.filter(user=user, confirmed=True)) if needs else []
     if not devices:
-        return
+        return None
     if not otp:
         raise AuthError("otp_required", "Enter the code from your authenticator app.")
-    if not any(d.verify_token(str(otp)) for d in devices):
+    verified = next((d for d in devices if d.verify_token(str(otp))), None)
+    if verified is None:
         audit_record(action=AuditEvent.Action.OTP_FAILED, actor=user, request=request)
         raise AuthError("otp_invalid", "That code is not valid.")
     audit_record(action=AuditEvent.Action.OTP_VERIFIED, actor=user, request=request)
+    return verified
 
 
 def _record_failure(user, request, now):
@@ -95,11 +97,15 @@ def _record_failure(user, request, now):
     )
 
 
-def auth_login(*, username, password, device_id, device_name="", platform="", app_version="", otp=None, request=None):
-    """Check credentials, register or recognise the device, and open a token family."""
+def check_credentials(*, username, password, otp=None, request=None):
+    """The one check of who is signing in, for the API, the supervisor pages and the admin alike.
+
+    Lockout, password, active account and second factor, each failure audited. Returns (user, the TOTP device
+    that verified the code or None). Raises AuthError or DomainError (account_locked, 429).
+    """
     global _DUMMY_HASH
     now = timezone.now()
-    user = User.objects.filter(username=username).first()
+    user = User.objects.filter(username=username).first() if isinstance(username, str) else None
     if user is None:
         _DUMMY_HASH = _DUMMY_HASH or make_password("not-a-real-password")
         User(password=_DUMMY_HASH).check_password(password)
@@ -125,7 +131,33 @@ def auth_login(*, username, password, device_id, device_name="", platform="", ap
             reason="inactive",
         )
         raise AuthError("user_inactive", "This account is deactivated.")
-    _check_second_factor(user, otp, request)
+    otp_device = _check_second_factor(user, otp, request)
+    return user, otp_device
+
+
+def login_succeeded(user, now=None):
+    """Clear the failure count and stamp the sign-in (the caller audits it)."""
+    now = now or timezone.now()
+    User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None, last_login=now)
+
+
+def web_login(*, username, password, otp=None, request=None):
+    """Sign in to the supervisor pages or the admin: the same checks, throttle and audit as the API login."""
+    from backend.throttling import check_login_rate
+
+    check_login_rate(request)
+    user, otp_device = check_credentials(username=username, password=password, otp=otp, request=request)
+    login_succeeded(user)
+    audit_record(action=AuditEvent.Action.LOGIN, actor=user, request=request, channel="web")
+    if otp_device is not None:
+        user.otp_device = otp_device  # django-otp marks the session verified when Django logs the user in
+    return user
+
+
+def auth_login(*, username, password, device_id, device_name="", platform="", app_version="", otp=None, request=None):
+    """Check credentials, register or recognise the device, and open a token family."""
+    now = timezone.now()
+    user, _ = check_credentials(username=username, password=password, otp=otp, request=request)
 
     with transaction.atomic():
         device, created = Device.objects.select_for_update().get_or_create(
@@ -145,7 +177,7 @@ def auth_login(*, username, password, device_id, device_name="", platform="", ap
         device.app_version = app_version or device.app_version
         device.last_seen_at = now
         device.save(update_fields=["name", "platform", "app_version", "last_seen_at"])
-        User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None, last_login=now)
+        login_succeeded(user, now)
         family = TokenFamily.objects.create(
             user=user,
             device=device,

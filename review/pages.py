@@ -16,6 +16,7 @@ from backend.errors import DomainError
 from incidents.models import Engagement, FollowUpCase, SceneResponse
 from responders import selectors
 from responders.models import Shift, Team
+from responders.web_auth import SignInForm, with_status
 from sync.models import Amendment, Conflict
 from sync.services import conflict_resolve, mutation_dismiss, mutation_replay, quarantine_queryset
 
@@ -23,8 +24,14 @@ from . import services
 
 
 class LoginView(auth_views.LoginView):
+    """Signs in through the API's service (responders/web_auth.py): lockout, rate limit, second factor, audit."""
+
     template_name = "review/login.html"
     redirect_authenticated_user = True
+    authentication_form = SignInForm
+
+    def form_invalid(self, form):
+        return with_status(self.request, super().form_invalid(form))
 
 
 def supervisor_required(view):

@@ -3,10 +3,10 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from backend.errors import DomainError, error_body
+from backend.throttling import ScopedRateThrottle
 from responders import selectors
 
 from . import pull as pull_engine
