@@ -13,11 +13,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from backend.errors import DomainError
-from incidents.models import Engagement, FollowUpCase, SceneResponse
+from incidents.models import FollowUpCase
 from responders import selectors
 from responders.models import Shift, Team
 from responders.web_auth import SignInForm, with_status
 from sync.models import Amendment, Conflict
+from sync.records import scoped_queryset
+from sync.redaction import CONFLICT_VALUES, HIDDEN, hidden_fields, redact_fields
+from sync.registry import get_spec
 from sync.services import conflict_resolve, mutation_dismiss, mutation_replay, quarantine_queryset
 
 from . import services
@@ -90,8 +93,12 @@ def shift_detail(request, shift_id):
         team_id__in=request.review_teams,
         deleted_at__isnull=True,
     )
-    engagements = Engagement.objects.filter(shift=shift, deleted_at__isnull=True).order_by("on_scene_at", "id")
-    responses = SceneResponse.objects.filter(shift=shift, deleted_at__isnull=True).select_related("incident")
+    # The records on this shift that the reader may read: a shift moved to another team keeps its old team's
+    # records there, and those stay behind that team's wall (as the API answers 404 for them).
+    engagements = (
+        scoped_queryset(get_spec("engagement"), request.user).filter(shift=shift).order_by("on_scene_at", "id")
+    )
+    responses = scoped_queryset(get_spec("scene_response"), request.user).filter(shift=shift).select_related("incident")
     return render(request, "review/shift.html", {"shift": shift, "engagements": engagements, "responses": responses})
 
 
@@ -112,11 +119,15 @@ def shift_decide(request, shift_id, decision):
 
 @supervisor_required
 def conflicts(request):
-    rows = (
+    rows = list(
         Conflict.objects.filter(team_id__in=request.review_teams, status="open")
         .select_related("team", "incoming_author", "server_author")
         .order_by("created_at", "id")[:200]
     )
+    for row in rows:  # field walls (sync/redaction.py): a value the reader may not see is not on the page
+        if row.field in hidden_fields(row.record_type, request.user, row.program_id):
+            for name in CONFLICT_VALUES:
+                setattr(row, name, HIDDEN)
     return render(request, "review/conflicts.html", {"conflicts": rows})
 
 
@@ -151,11 +162,13 @@ def quarantine_decide(request, mutation_id, decision):
 
 @supervisor_required
 def amendments(request):
-    rows = (
+    rows = list(
         Amendment.objects.filter(team_id__in=request.review_teams, status="pending")
         .select_related("requested_by", "shift", "team")
         .order_by("created_at", "id")[:200]
     )
+    for row in rows:
+        row.changes = redact_fields(row.record_type, row.changes, request.user, row.program_id)
     return render(request, "review/amendments.html", {"amendments": rows})
 
 

@@ -200,9 +200,10 @@ def to_wire(spec, instance, user, loaded=False):
             "is_late": instance.is_late,
         }
     )
-    role = selectors.role_in_program(user, instance.program_id)
-    for name, roles in spec.restricted.items():
-        if role not in roles:
+    if spec.restricted:
+        from .redaction import hidden_fields
+
+        for name in hidden_fields(spec.name, user, instance.program_id):
             data.pop(name, None)
     return data
 

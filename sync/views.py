@@ -239,7 +239,7 @@ class ConflictResolveView(APIView):
         conflict = services.conflict_resolve(
             conflict_id=conflict_id, actor=request.user, request=request, **data.validated_data
         )
-        return Response(ConflictOutput(conflict).data)
+        return Response(ConflictOutput(conflict, context={"request": request}).data)
 
 
 class QuarantineListView(ListAPIView):
@@ -274,7 +274,8 @@ class QuarantineDismissView(APIView):
     def post(self, request, mutation_id):
         return Response(
             QuarantineOutput(
-                services.mutation_dismiss(mutation_id=mutation_id, actor=request.user, request=request)
+                services.mutation_dismiss(mutation_id=mutation_id, actor=request.user, request=request),
+                context={"request": request},
             ).data
         )
 
