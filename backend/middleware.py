@@ -59,3 +59,25 @@ class SecurityHeadersMiddleware:
             response["Cache-Control"] = "no-store"
             response["Pragma"] = "no-cache"
         return response
+
+
+class DatabaseRefusalMiddleware:
+    """Outside the API (the supervisor pages, the admin, public pages): a write or value the database refused
+    answers 409 or 400 in the error shape, as the API does (backend/errors.py::database_refusal), not a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import DataError, IntegrityError
+        from django.http import JsonResponse
+
+        from .errors import database_refusal
+
+        if not isinstance(exception, (DataError, IntegrityError)):
+            return None
+        code, message, status = database_refusal(exception)
+        return JsonResponse(error_body(code, message), status=status)

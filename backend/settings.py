@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backend.middleware.SecurityHeadersMiddleware",
+    "backend.middleware.DatabaseRefusalMiddleware",
 ]
 
 ROOT_URLCONF = "backend.urls"

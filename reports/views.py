@@ -1,11 +1,10 @@
 """Reports for supervisors, program admins, coordinators and analysts; public statistics for everyone."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from backend.dates import parse_day, parse_moment
 from backend.errors import DomainError, Forbidden
 from backend.throttling import AnonRateThrottle
 from responders import selectors as people
@@ -36,9 +36,9 @@ def _period(params):
     today = timezone.localdate()
     first = today.replace(day=1)
     default_start = (first - timedelta(days=1)).replace(day=1)
-    start = parse_date(params.get("start") or "") if params.get("start") else default_start
-    end = parse_date(params.get("end") or "") if params.get("end") else first
-    if not isinstance(start, date) or not isinstance(end, date) or start >= end or (end - start).days > 3700:
+    start = parse_day(params.get("start"), "start", default_start)
+    end = parse_day(params.get("end"), "end", first)
+    if start >= end or (end - start).days > 3700:
         raise DomainError("invalid_period", "start and end are dates (YYYY-MM-DD), start before end.")
     return start, end
 
@@ -79,16 +79,8 @@ class EngagementReportView(APIView):
         program, team_ids = _scope(request)
         start, end = _period(request.query_params)
         report = selectors.engagement_report(program=program, team_ids=team_ids, start=start, end=end)
-        as_of = request.query_params.get("as_of")
-        if as_of:
-            moment = parse_datetime(as_of) or (
-                parse_date(as_of)
-                and timezone.make_aware(timezone.datetime.combine(parse_date(as_of), timezone.datetime.min.time()))
-            )
-            if not moment:
-                raise DomainError("invalid_as_of", "as_of is a date or date-time.")
-            if timezone.is_naive(moment):
-                moment = timezone.make_aware(moment)
+        moment = parse_moment(request.query_params.get("as_of"), "as_of")
+        if moment is not None:
             report["as_of"] = selectors.engagement_report_as_of(
                 program=program, team_ids=team_ids, start=start, end=end, as_of=moment
             )
@@ -148,8 +140,8 @@ class ShiftReportView(APIView):
 def _public(params):
     today = timezone.localdate()
     default_end = today.replace(day=1)
-    start = parse_date(params.get("start") or "") or (default_end - timedelta(days=365)).replace(day=1)
-    end = parse_date(params.get("end") or "") or default_end
+    start = parse_day(params.get("start"), "start", (default_end - timedelta(days=365)).replace(day=1))
+    end = parse_day(params.get("end"), "end", default_end)
     if start >= end or (end - start).days > 3700:
         raise DomainError("invalid_period", "start and end are dates (YYYY-MM-DD), start before end.")
     table = suppress(selectors.public_table(start=start, end=end))

@@ -7,7 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -48,6 +48,8 @@ def supervisor_required(view):
         try:
             return view(request, *args, **kwargs)
         except DomainError as exc:
+            if request.method == "GET":  # a bad query (an impossible date): say so, with the error's status
+                return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
             messages.error(request, exc.message)
             return redirect(request.META.get("HTTP_REFERER") or "supervisor-home")
 
@@ -210,8 +212,7 @@ def _report_scope(request):
     """Programs and teams the signed-in supervisor may report on, and the chosen period (last month by default)."""
     from datetime import timedelta
 
-    from django.utils.dateparse import parse_date
-
+    from backend.dates import parse_day
     from responders.models import Program
 
     code = request.GET.get("program") or "MACRO"
@@ -219,8 +220,8 @@ def _report_scope(request):
     team_ids = {t for t in request.review_teams if program and Team.objects.filter(pk=t, program=program).exists()}
     today = timezone.localdate()
     first = today.replace(day=1)
-    start = parse_date(request.GET.get("start") or "") or (first - timedelta(days=1)).replace(day=1)
-    end = parse_date(request.GET.get("end") or "") or first
+    start = parse_day(request.GET.get("start"), "start", (first - timedelta(days=1)).replace(day=1))
+    end = parse_day(request.GET.get("end"), "end", first)
     if start >= end:
         start, end = end, start + timedelta(days=1) if start == end else start
     return program, team_ids, start, end

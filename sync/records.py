@@ -407,6 +407,10 @@ def _clean(spec, instance, validated=()):
     model validators (types, lengths, choices, JSON shapes): checking them twice doubled a create's CPU time.
     Cross-field rules (Model.clean) always run."""
     instance.full_clean(exclude=[*SERVER_SET, *spec.references, *validated], validate_unique=False)
+    if instance._meta.constraints:
+        # full_clean skips every constraint naming an excluded field: a DVP number unique per program (a field
+        # the server sets) would reach the database as an IntegrityError. Validated with every field here.
+        instance.validate_constraints()
 
 
 def _is_locked(spec, instance):
@@ -450,8 +454,10 @@ def _create_inputs(spec, ctx, data, team_id):
 
 def _new_record(spec, ctx, values, team, record_id, now):
     """The validated, unsaved record."""
-    if record_id is not None and not _known_absent(ctx, record_id) and record_exists(spec, record_id):
-        raise DomainError("record_exists", f"A {spec.name} with this id already exists.", status_code=409)
+    if record_id is not None and not _known_absent(ctx, record_id):
+        error = id_taken_error(spec, ctx.actor, record_id)
+        if error is not None:
+            raise error
     instance = spec.model(
         program=team.program,
         team=team,
@@ -486,7 +492,34 @@ def _known_absent(ctx, record_id):
 
 
 def record_exists(spec, record_id):
-    return spec.model._base_manager.filter(pk=record_id).exists()
+    """Whether any record, of any type, has this id (ids are unique across types: history and the change
+    index are keyed on the id alone)."""
+    return bool(taken_ids([record_id]))
+
+
+def taken_ids(ids):
+    """The ids among `ids` that a record of any type already has (deleted ones included), in one query."""
+    from .registry import ordered_specs
+
+    ids = list(ids)
+    if not ids:
+        return set()
+    queries = [spec.model._base_manager.filter(pk__in=ids).values_list("pk", flat=True) for spec in ordered_specs()]
+    return set(queries[0].union(*queries[1:], all=True))
+
+
+def id_taken_error(spec, user, record_id):
+    """The answer to a create whose id is taken, or None when it is free.
+
+    `record_exists` when the caller can read that record (the same type, in their scope: a create sent twice).
+    Otherwise `id_unavailable`, the same answer whatever type, team or program holds the id, so nothing about
+    a record outside the caller's scope is told.
+    """
+    if not taken_ids([record_id]):
+        return None
+    if scoped_queryset(spec, user, include_deleted=True).filter(pk=record_id).exists():
+        return DomainError("record_exists", f"A {spec.name} with this id already exists.", status_code=409)
+    return DomainError("id_unavailable", "This id cannot be used; generate a new one.", status_code=409)
 
 
 def _version_row(ctx, record_id, version):
