@@ -208,7 +208,10 @@ SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=2 * 3600)
 # a client's duplicate send (refused, session kept); later reuse revokes the family.
 REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=30)
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
+# Failures per username and client address before a lock; the first lock's length, doubling at each further
+# lock up to the maximum (docs/security.md, "Lockout").
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+LOGIN_LOCKOUT_MAX_SECONDS = env.int("LOGIN_LOCKOUT_MAX_SECONDS", default=24 * 3600)
 
 # Django's own cookie sessions (supervisor pages) follow the same caps.
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS

@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from . import services
-from .models import Device, Membership, Organization, Program, Shift, Team, User
+from .models import Device, LoginFailure, Membership, Organization, Program, Shift, Team, User
 from .web_auth import AdminSignInForm, with_status
 
 
@@ -22,8 +22,7 @@ class MembershipInline(admin.TabularInline):
 class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
     list_display = ("username", "first_name", "last_name", "is_active", "last_login")
-    readonly_fields = ("failed_login_count", "locked_until", "last_login", "date_joined")
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Lockout", {"fields": ("failed_login_count", "locked_until")}))
+    readonly_fields = ("last_login", "date_joined")
     actions = ["deactivate"]
 
     @admin.action(description="Deactivate (ends their sessions at the next request)")
@@ -34,6 +33,17 @@ class UserAdmin(BaseUserAdmin):
 
 
 admin.site.register(Organization)
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(admin.ModelAdmin):
+    """Locks per username and address (hashed). Deleting a row lifts its lock."""
+
+    list_display = ("key", "failures", "locks", "locked_until", "last_failure_at")
+    readonly_fields = ("key", "failures", "locks", "locked_until", "last_failure_at")
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Program)

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import AccessToken
@@ -19,7 +18,7 @@ from audit.services import audit_record
 from backend.errors import DomainError
 
 from .authentication import check_family_usable
-from .models import Device, RefreshToken, TokenFamily
+from .models import Device, LoginFailure, RefreshToken, TokenFamily
 from .selectors import SECOND_FACTOR_ROLES, memberships_for
 
 User = get_user_model()
@@ -80,21 +79,58 @@ def _check_second_factor(user, otp, request):
     return verified
 
 
-def _record_failure(user, request, now):
-    """Count a failure and lock the account at the threshold, in one UPDATE (atomic under concurrency)."""
-    limit = settings.LOGIN_MAX_FAILURES
-    User.objects.filter(pk=user.pk).update(
-        failed_login_count=F("failed_login_count") + 1,
-        locked_until=Case(
-            When(
-                failed_login_count__gte=limit - 1, then=Value(now + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS))
-            ),
-            default=F("locked_until"),
-        ),
-    )
-    audit_record(
-        action=AuditEvent.Action.LOGIN_FAILED, actor=None, object_type="user", object_id=user.pk, request=request
-    )
+def _failure_key(username, request):
+    """The lockout key: a username (known or not) from one client address."""
+    from backend.network import client_address
+
+    text = f"{username if isinstance(username, str) else ''}\x00{client_address(request) or 'unknown'}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _check_not_locked(key, user, request, now):
+    """429 account_locked while this username is locked for this address (the same for unknown usernames)."""
+    locked_until = LoginFailure.objects.filter(key=key).values_list("locked_until", flat=True).first()
+    if locked_until and locked_until > now:
+        audit_record(
+            action=AuditEvent.Action.LOGIN_LOCKED,
+            object_type="user" if user else "",
+            object_id=user.pk if user else "",
+            request=request,
+        )
+        raise DomainError(
+            "account_locked",
+            "Too many failed attempts; try again later.",
+            status_code=429,
+            extra={"retry_after": int((locked_until - now).total_seconds()) + 1},
+        )
+
+
+def _record_failure(key, user, request, now):
+    """Count a failure under a row lock (concurrent failures all count) and lock at the threshold.
+
+    A lock that has expired starts the count again; one quiet day forgets earlier locks (the backoff).
+    """
+    with transaction.atomic():
+        LoginFailure.objects.get_or_create(key=key)
+        row = LoginFailure.objects.select_for_update().get(key=key)
+        if row.last_failure_at and now - row.last_failure_at > timedelta(days=1):
+            row.failures, row.locks = 0, 0
+        if row.locked_until and row.locked_until <= now:
+            row.failures, row.locked_until = 0, None
+        row.failures += 1
+        row.last_failure_at = now
+        already_locked = row.locked_until is not None and row.locked_until > now  # attempts raced the lock
+        if row.failures >= settings.LOGIN_MAX_FAILURES and not already_locked:
+            seconds = min(settings.LOGIN_LOCKOUT_SECONDS * 2**row.locks, settings.LOGIN_LOCKOUT_MAX_SECONDS)
+            row.locked_until = now + timedelta(seconds=seconds)
+            row.locks += 1
+        row.save()
+    if user is None:
+        audit_record(action=AuditEvent.Action.LOGIN_FAILED, request=request, reason="unknown_user")
+    else:
+        audit_record(
+            action=AuditEvent.Action.LOGIN_FAILED, actor=None, object_type="user", object_id=user.pk, request=request
+        )
 
 
 def check_credentials(*, username, password, otp=None, request=None):
@@ -106,21 +142,15 @@ def check_credentials(*, username, password, otp=None, request=None):
     global _DUMMY_HASH
     now = timezone.now()
     user = User.objects.filter(username=username).first() if isinstance(username, str) else None
+    key = _failure_key(username, request)
+    _check_not_locked(key, user, request, now)
     if user is None:
         _DUMMY_HASH = _DUMMY_HASH or make_password("not-a-real-password")
         User(password=_DUMMY_HASH).check_password(password)
-        audit_record(action=AuditEvent.Action.LOGIN_FAILED, request=request, reason="unknown_user")
+        _record_failure(key, None, request, now)
         raise AuthError("invalid_credentials", "Wrong username or password.")
-    if user.locked_until and user.locked_until > now:
-        audit_record(action=AuditEvent.Action.LOGIN_LOCKED, object_type="user", object_id=user.pk, request=request)
-        raise DomainError(
-            "account_locked",
-            "Too many failed attempts; try again later.",
-            status_code=429,
-            extra={"retry_after": int((user.locked_until - now).total_seconds()) + 1},
-        )
     if not user.check_password(password):
-        _record_failure(user, request, now)
+        _record_failure(key, user, request, now)
         raise AuthError("invalid_credentials", "Wrong username or password.")
     if not user.is_active:
         audit_record(
@@ -132,13 +162,14 @@ def check_credentials(*, username, password, otp=None, request=None):
         )
         raise AuthError("user_inactive", "This account is deactivated.")
     otp_device = _check_second_factor(user, otp, request)
+    LoginFailure.objects.filter(key=key).delete()  # this address got it right: its failures are forgotten
     return user, otp_device
 
 
 def login_succeeded(user, now=None):
-    """Clear the failure count and stamp the sign-in (the caller audits it)."""
+    """Stamp the sign-in (the caller audits it)."""
     now = now or timezone.now()
-    User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None, last_login=now)
+    User.objects.filter(pk=user.pk).update(last_login=now)
 
 
 def web_login(*, username, password, otp=None, request=None):
