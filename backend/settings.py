@@ -291,6 +291,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.int("SCHEDULE_PURGE_SECONDS", default=24 * 3600),
     },
 }
+# Public statistics: a calendar month is published this many days after it ends, then frozen (docs/reports.md).
+PUBLIC_STATS_DELAY_DAYS = env.int("PUBLIC_STATS_DELAY_DAYS", default=15)
 SHIFT_SUBMIT_REMIND_HOURS = env.int("SHIFT_SUBMIT_REMIND_HOURS", default=4)
 SYNC_ESCALATE_AFTER_HOURS = env.int("SYNC_ESCALATE_AFTER_HOURS", default=24)
 

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -21,7 +22,6 @@ from responders import selectors as people
 from responders.models import Program, Role, Team
 
 from . import selectors
-from .suppression import suppress
 
 REPORT_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN, Role.COORDINATOR, Role.ANALYST}
 PARAMS = [
@@ -138,54 +138,71 @@ class ShiftReportView(APIView):
 
 
 def _public(params):
-    today = timezone.localdate()
-    default_end = today.replace(day=1)
-    start = parse_day(params.get("start"), "start", (default_end - timedelta(days=365)).replace(day=1))
-    end = parse_day(params.get("end"), "end", default_end)
-    if start >= end or (end - start).days > 3700:
-        raise DomainError("invalid_period", "start and end are dates (YYYY-MM-DD), start before end.")
-    table = suppress(selectors.public_table(start=start, end=end))
-    return start, end, table
+    """Published months: of `year`, or the twelve newest. Arbitrary ranges are refused (docs/reports.md)."""
+    from .public import published_months
+
+    for name in ("start", "end"):
+        if params.get(name):
+            parse_day(params.get(name), name)  # an impossible date is still named as such
+            raise DomainError(
+                "invalid_period",
+                "Public statistics are published by calendar month only; ask for a year (year=2026) or none.",
+                fields={name: [{"code": "not_published", "message": "Ranges are not published."}]},
+            )
+    year = params.get("year")
+    if year not in (None, ""):
+        if not (isinstance(year, str) and year.isdigit() and len(year) == 4 and 1900 <= int(year) <= 2999):
+            raise DomainError(
+                "invalid_date",
+                "year is a four-digit year.",
+                fields={"year": [{"code": "invalid_date", "message": "A year such as 2026."}]},
+            )
+        year = int(year)
+    else:
+        year = None
+    newest, months = published_months(year=year)
+    return newest, months
+
+
+def _public_body(newest, months):
+    return {
+        "months": months,
+        "latest_published": newest.isoformat()[:7],
+        "publication_delay_days": settings.PUBLIC_STATS_DELAY_DAYS,
+        "suppressed_below": 11,
+    }
 
 
 class PublicStatsView(APIView):
-    """Public, de-identified monthly counts by program and origin. Cells of 1-10 are suppressed (null),
-    with complementary suppression so none can be derived from totals. No login."""
+    """Public, de-identified counts per closed calendar month, by program and origin. No login.
+
+    A month is published PUBLIC_STATS_DELAY_DAYS after it closes, then frozen. Counts from 1 to 10 are
+    suppressed (null), with complementary suppression so none can be derived from the month's total."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle]
 
     @extend_schema(
-        parameters=[OpenApiParameter("start", str), OpenApiParameter("end", str)],
+        parameters=[OpenApiParameter("year", int, description="A year; default: the twelve newest published months.")],
         auth=[],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
-        start, end, table = _public(request.query_params)
-        return Response({"start": start.isoformat(), "end": end.isoformat(), "suppressed_below": 11, **table})
+        return Response(_public_body(*_public(request.query_params)))
 
 
 def public_stats_page(request):
     try:
-        start, end, table = _public(request.GET)
+        newest, months = _public(request.GET)
     except DomainError as exc:
         return HttpResponse(exc.message, status=400, content_type="text/plain")
-    columns = sorted(table["col_totals"])
-    rows = [
-        (month, [table["cells"][month][c] for c in columns], table["row_totals"][month]) for month in table["cells"]
-    ]
+    columns = sorted({c for m in months for c in m["cells"]})
+    rows = [(m["month"], [m["cells"].get(c, 0) for c in columns], m["total"]) for m in months]
     return render(
         request,
         "reports/public_stats.html",
-        {
-            "start": start,
-            "end": end,
-            "columns": columns,
-            "rows": rows,
-            "col_totals": [table["col_totals"][c] for c in columns],
-            "total": table["total"],
-        },
+        {"rows": rows, "columns": columns, "delay": settings.PUBLIC_STATS_DELAY_DAYS, "newest": newest},
     )
 
 
