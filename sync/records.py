@@ -247,7 +247,16 @@ def _check_restricted(spec, user, program_id, names):
         )
 
 
-def _check_references(spec, user, values):
+def _missing(value):
+    return ValidationError(f'Invalid pk "{value}" - object does not exist.', code="does_not_exist")
+
+
+def _check_references(spec, user, values, team_id, program_id):
+    """Every record or person a write names must be one the writer may see; otherwise the same answer as an id
+    that does not exist (does_not_exist), so a reference never tells whether a record outside scope exists.
+    Lists of record ids also stay within the record's team (wrong_team), as foreign keys do (Model.clean)."""
+    from responders.models import Membership
+
     from .registry import get_spec
 
     errors = {}
@@ -257,7 +266,31 @@ def _check_references(spec, user, values):
             continue
         target_spec = get_spec(target)
         if not scoped_queryset(target_spec, user).filter(pk=obj.pk).exists():
-            errors[name] = [ValidationError(f'Invalid pk "{obj.pk}" - object does not exist.', code="does_not_exist")]
+            errors[name] = [_missing(obj.pk)]
+    for name, target in spec.id_lists.items():
+        ids = values.get(name) or []
+        if not ids:
+            continue
+        found = dict(scoped_queryset(get_spec(target), user).filter(pk__in=ids).values_list("pk", "team_id"))
+        found = {str(pk).lower(): team for pk, team in found.items()}
+        missing = [i for i in ids if str(i).lower() not in found]
+        if missing:
+            errors[name] = [_missing(missing[0])]
+        elif any(found[str(i).lower()] != team_id for i in ids):
+            errors[name] = [ValidationError(f"A {target} of another team.", code="wrong_team")]
+    for name in spec.people:
+        value = values.get(name)
+        ids = [value.pk] if hasattr(value, "pk") else list(value or [])
+        if not ids:
+            continue
+        members = set(
+            Membership.objects.filter(
+                user_id__in=ids, program_id=program_id, is_active=True, user__is_active=True
+            ).values_list("user_id", flat=True)
+        )
+        missing = [i for i in ids if i not in members]
+        if missing:
+            errors[name] = [_missing(missing[0])]
     if errors:
         raise ValidationError(errors)
 
@@ -448,7 +481,7 @@ def _create_inputs(spec, ctx, data, team_id):
     values = parse_fields(spec, data, partial=False)
     team = _resolve_team(spec, ctx.actor, team_id)
     _check_restricted(spec, ctx.actor, team.program_id, values)
-    _check_references(spec, ctx.actor, values)
+    _check_references(spec, ctx.actor, values, team.pk, team.program_id)
     return values, team
 
 
@@ -504,7 +537,9 @@ def taken_ids(ids):
     ids = list(ids)
     if not ids:
         return set()
-    queries = [spec.model._base_manager.filter(pk__in=ids).values_list("pk", flat=True) for spec in ordered_specs()]
+    queries = [
+        spec.model._base_manager.filter(pk__in=ids).order_by().values_list("pk", flat=True) for spec in ordered_specs()
+    ]
     return set(queries[0].union(*queries[1:], all=True))
 
 
@@ -626,7 +661,7 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
     if instance.deleted_at is not None:
         raise DomainError("record_deleted", f"This {spec.name} was deleted.", status_code=409)
     _check_restricted(spec, ctx.actor, instance.program_id, values)
-    _check_references(spec, ctx.actor, values)
+    _check_references(spec, ctx.actor, values, instance.team_id, instance.program_id)
     if "team" in data:
         raise ValidationError({"team": [ValidationError("Use the move operation to change teams.", code="read_only")]})
     if _is_locked(spec, instance) and not ctx.allow_locked:
