@@ -143,7 +143,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "backend.pagination.StablePageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "backend.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "backend.schema.FieldRecordsAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "backend.throttling.AnonRateThrottle",
         "backend.throttling.UserRateThrottle",
