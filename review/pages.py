@@ -48,6 +48,11 @@ def supervisor_required(view):
         try:
             return view(request, *args, **kwargs)
         except DomainError as exc:
+            # Outside the reader's scope (or role): the same answers as for a missing object, not a redirect.
+            if exc.status_code == 404:
+                raise Http404(exc.message) from None
+            if exc.status_code == 403:
+                raise PermissionDenied(exc.message) from None
             if request.method == "GET":  # a bad query (an impossible date): say so, with the error's status
                 return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
             messages.error(request, exc.message)
