@@ -204,3 +204,26 @@ def test_a_database_refusal_anywhere_in_a_request_is_a_clean_4xx(field, monkeypa
         assert response.status_code == 503 and response.json()["code"] == "push_clashed", response.content
         return
     assert (response.status_code, response.json()["code"]) == expected, response.content
+
+
+def test_watermelondb_push_with_an_id_another_type_holds_rejects_that_row_only(field):
+    incident = make(field, "incident", field.team_d, field.interrupter)
+    api = field.api(field.responder)
+    pulled = api.get("/api/v1/sync/watermelon/pull", {"last_pulled_at": "null", "schema_version": 1}).json()
+
+    def row(record_id):
+        return {
+            "id": str(record_id),
+            "origin": "on_view",
+            "needs": "[]",
+            "team_id": field.team_a.pk,
+            "_status": "created",
+            "_changed": "",
+        }
+
+    good = uuid.uuid4()
+    changes = {"engagements": {"created": [row(incident.pk), row(good)], "updated": [], "deleted": []}}
+    response = api.post(f"/api/v1/sync/watermelon/push?last_pulled_at={pulled['timestamp']}", changes, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["experimentalRejectedIds"] == {"engagements": [str(incident.pk)]}
+    assert Engagement.objects.filter(pk=good).exists() and not Engagement.objects.filter(pk=incident.pk).exists()
