@@ -9,7 +9,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from . import services
 from .models import Device, LoginFailure, Membership, Organization, Program, Shift, Team, User
-from .web_auth import AdminSignInForm, with_status
+from .web_auth import AdminSignInForm, second_factor_satisfied, with_status
 
 
 class MembershipInline(admin.TabularInline):
@@ -101,3 +101,12 @@ def _login(request, extra_context=None):
 
 
 admin.site.login = _login
+_admin_has_permission = admin.site.has_permission
+
+
+def _has_permission(request):
+    # A session that began before its user's TOTP device was confirmed must sign in again, with the code.
+    return _admin_has_permission(request) and second_factor_satisfied(request)
+
+
+admin.site.has_permission = _has_permission

@@ -76,3 +76,17 @@ def with_status(request, response):
         if "retry_after" in error.extra:
             response["Retry-After"] = str(error.extra["retry_after"])
     return response
+
+
+def second_factor_satisfied(request):
+    """False for a session of someone who now has a confirmed TOTP device but did not give its code when this
+    session signed in (it began before the device was confirmed): such a session must sign in again."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = request.user
+    if not user.is_authenticated:
+        return True
+    is_verified = getattr(user, "is_verified", None)
+    if is_verified is not None and is_verified():
+        return True
+    return not TOTPDevice.objects.filter(user=user, confirmed=True).exists()

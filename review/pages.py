@@ -3,8 +3,10 @@
 from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponse
@@ -16,7 +18,7 @@ from backend.errors import DomainError
 from incidents.models import FollowUpCase
 from responders import selectors
 from responders.models import Shift, Team
-from responders.web_auth import SignInForm, with_status
+from responders.web_auth import SignInForm, second_factor_satisfied, with_status
 from sync.models import Amendment, Conflict
 from sync.records import scoped_queryset
 from sync.redaction import CONFLICT_VALUES, HIDDEN, hidden_fields, redact_fields
@@ -41,6 +43,9 @@ def supervisor_required(view):
     @login_required
     @wraps(view)
     def wrapped(request, *args, **kwargs):
+        if not second_factor_satisfied(request):
+            logout(request)
+            return redirect_to_login(request.get_full_path())
         teams = selectors.reviewable_team_ids(request.user)
         if not teams:
             raise PermissionDenied("These pages are for supervisors and program admins.")

@@ -128,3 +128,15 @@ def test_web_sign_in_shares_the_login_rate_limit(supervisor, settings):
         # The API login shares the same budget for this address; another address has its own.
         assert api_login(supervisor, address=address).status_code == 429
         assert api_login(supervisor, address=fresh_address()).status_code == 200
+
+
+def test_a_session_from_before_the_second_factor_must_sign_in_again(supervisor, superuser):
+    pages, admin = Client(), Client()
+    pages.force_login(supervisor)  # signed in before a device was confirmed
+    admin.force_login(superuser)
+    assert pages.get("/supervisor/").status_code == 200 and admin.get("/admin/").status_code == 200
+    TOTPDevice.objects.create(user=supervisor, name="phone", confirmed=True)
+    TOTPDevice.objects.create(user=superuser, name="phone", confirmed=True)
+    assert pages.get("/supervisor/").status_code == 302
+    assert pages.get("/supervisor/").status_code == 302  # signed out, not only turned away once
+    assert admin.get("/admin/").status_code == 302
