@@ -286,6 +286,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.escalate_stale_sync",
         "schedule": env.int("SCHEDULE_STALE_SYNC_SECONDS", default=30 * 60),
     },
+    "purge-login-failures": {
+        "task": "responders.purge_login_failures",
+        "schedule": env.int("SCHEDULE_LOGIN_FAILURES_SECONDS", default=24 * 3600),
+    },
     "purge-tombstones": {
         "task": "sync.purge_tombstones",
         "schedule": env.int("SCHEDULE_PURGE_SECONDS", default=24 * 3600),

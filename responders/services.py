@@ -133,6 +133,18 @@ def _record_failure(key, user, request, now):
         )
 
 
+def login_failures_purge(now=None):
+    """Forget failure counts a day old whose lock (if any) has ended: they would be reset at the next attempt
+    anyway (_record_failure), and unknown usernames would otherwise pile up. Returns how many were removed."""
+    now = now or timezone.now()
+    from django.db.models import Q
+
+    stale = LoginFailure.objects.filter(last_failure_at__lt=now - timedelta(days=1)).filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lte=now)
+    )
+    return stale.delete()[0]
+
+
 def check_credentials(*, username, password, otp=None, request=None):
     """The one check of who is signing in, for the API, the supervisor pages and the admin alike.
 

@@ -77,3 +77,21 @@ def test_counters_restart_when_a_lock_expires_and_locks_back_off(person, setting
     expire_locks()
     assert login(person.username, PASSWORD, address) == (200, "ok")
     assert not LoginFailure.objects.exists()  # a success forgets the failures of that address
+
+
+def test_day_old_failures_are_purged_but_running_locks_are_kept(db):
+    from responders.models import LoginFailure
+    from responders.services import login_failures_purge
+
+    addresses = [fresh_address() for _ in range(3)]
+    for n, address in enumerate(addresses):
+        login(f"ghost-{n}", "wrong", address)
+    old, locked, recent = LoginFailure.objects.order_by("id")
+    two_days_ago = timezone.now() - timedelta(days=2)
+    LoginFailure.objects.filter(pk=old.pk).update(last_failure_at=two_days_ago)
+    LoginFailure.objects.filter(pk=locked.pk).update(
+        last_failure_at=two_days_ago, locked_until=timezone.now() + timedelta(hours=1)
+    )
+    assert login_failures_purge() == 1
+    assert set(LoginFailure.objects.values_list("pk", flat=True)) == {locked.pk, recent.pk}
+    assert login("ghost-1", "wrong", addresses[1]) == (429, "account_locked")
