@@ -183,6 +183,13 @@ else:
 # Addresses (or networks) of the reverse proxies in front of the app. Only these may say, in
 # X-Forwarded-For, who the client is (backend/network.py); empty: the header is ignored.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:  # a typo here would otherwise fail every request, not the start
+    try:
+        import ipaddress
+
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError as _exc:
+        raise environ.ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an address or network") from _exc
 
 # --- Tokens and sessions ----------------------------------------------------
 JWT_ISSUER = env.str("JWT_ISSUER", default="oakland-field-records")
