@@ -8,7 +8,6 @@ BIN=.venv/bin
 mkdir -p var
 
 $BIN/python manage.py migrate --no-input -v0
-$BIN/python manage.py createcachetable  # the shared rate-limit counts when no Redis is configured
 $BIN/python manage.py load_demo_data
 
 WORKER_PID=""
