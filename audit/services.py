@@ -1,10 +1,11 @@
+from backend.network import client_address
+
 from .models import AuditEvent
 
 
 def client_ip(request):
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+    """The same address the rate limits use (backend/network.py): the client's, not the proxy's."""
+    return client_address(request)
 
 
 def audit_record(**kwargs):

@@ -10,7 +10,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, DataError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -126,13 +126,9 @@ def exception_handler(exc, context):
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "5"},
         )
-    if isinstance(exc, DataError):
-        # The database refused a value the validators let through: still the client's input, never a 500.
-        logger.warning("database refused a value: %s", type(exc).__name__)
-        return Response(
-            error_body("invalid_value", "A value is out of the range the server can store."),
-            status=status.HTTP_400_BAD_REQUEST,
-        )
+    if isinstance(exc, (DataError, IntegrityError)):
+        code, message, status_code = database_refusal(exc)
+        return Response(error_body(code, message), status=status_code)
     if isinstance(exc, DatabaseError):
         return None
 
@@ -169,6 +165,22 @@ def exception_handler(exc, context):
         response["Retry-After"] = str(int(exc.wait) + 1)
     response.data = error_body(code, message, **extra)
     return response
+
+
+def database_refusal(exc):
+    """(code, message, status) for a value or a write the database refused after the validators let it through.
+
+    Still the client's input (a value out of range, a unique value another request took a moment earlier), so
+    a 4xx, never a 500. The request's transaction was rolled back: nothing of it was written.
+    """
+    logger.warning("database refused the request: %s", type(exc).__name__)
+    if isinstance(exc, IntegrityError):
+        return (
+            "integrity_error",
+            "The change clashes with data already stored (a value that must be unique?); nothing was written.",
+            status.HTTP_409_CONFLICT,
+        )
+    return "invalid_value", "A value is out of the range the server can store.", status.HTTP_400_BAD_REQUEST
 
 
 def _auth_headers(exc):

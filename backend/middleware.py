@@ -17,7 +17,7 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             return JsonResponse(error_body("bad_request", "Content-Length is not a number."), status=400)
         if length > settings.MAX_REQUEST_BYTES:
-            return JsonResponse(
+            response = JsonResponse(
                 error_body(
                     "request_too_large",
                     f"The body is larger than {settings.MAX_REQUEST_BYTES} bytes.",
@@ -25,6 +25,9 @@ class RequestSizeLimitMiddleware:
                 ),
                 status=413,
             )
+            # Answered before the headers middleware runs: say it here (an error may echo a request).
+            response["Cache-Control"] = "no-store"
+            return response
         return self.get_response(request)
 
 
@@ -35,14 +38,11 @@ class SecurityHeadersMiddleware:
     browser or a proxy.
     """
 
+    # The same everywhere, the admin and the API docs included: no inline script or style anywhere (the
+    # docs page loads Swagger UI's init script as a file).
     CSP = (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-    )
-    # The schema docs page (Swagger UI from local assets) needs inline styles.
-    DOCS_CSP = (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
     )
 
     def __init__(self, get_response):
@@ -51,11 +51,31 @@ class SecurityHeadersMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         path = request.path
-        response.setdefault(
-            "Content-Security-Policy", self.DOCS_CSP if path.startswith(("/api/docs", "/admin")) else self.CSP
-        )
+        response.setdefault("Content-Security-Policy", self.CSP)
         response.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
-        if path.startswith(("/api/", "/supervisor/")) and not path.startswith(("/api/docs", "/api/schema")):
+        if path.startswith(("/api/", "/supervisor/", "/admin/")) and not path.startswith(("/api/docs", "/api/schema")):
             response["Cache-Control"] = "no-store"
             response["Pragma"] = "no-cache"
         return response
+
+
+class DatabaseRefusalMiddleware:
+    """Outside the API (the supervisor pages, the admin, public pages): a write or value the database refused
+    answers 409 or 400 in the error shape, as the API does (backend/errors.py::database_refusal), not a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import DataError, IntegrityError
+        from django.http import JsonResponse
+
+        from .errors import database_refusal
+
+        if not isinstance(exception, (DataError, IntegrityError)):
+            return None
+        code, message, status = database_refusal(exception)
+        return JsonResponse(error_body(code, message), status=status)

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backend.middleware.SecurityHeadersMiddleware",
+    "backend.middleware.DatabaseRefusalMiddleware",
 ]
 
 ROOT_URLCONF = "backend.urls"
@@ -93,6 +94,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "responders.User"
+# One way in: the pages and the admin sign in through the API's service (responders/web_auth.py).
+AUTHENTICATION_BACKENDS = ["responders.web_auth.ServiceBackend"]
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -140,10 +143,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "backend.pagination.StablePageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "backend.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "backend.schema.FieldRecordsAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "backend.throttling.AnonRateThrottle",
+        "backend.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
@@ -156,6 +159,37 @@ REST_FRAMEWORK = {
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+# --- Shared cache: rate-limit counts (and anything else cached) seen by every process ------------------
+# Redis when REDIS_URL is set (production); the database cache otherwise (`make run` creates its table).
+CACHE_REDIS_URL = env.str("CACHE_REDIS_URL", default=env.str("REDIS_URL", default=""))
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="field-records")
+if CACHE_REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "cache_entries",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+# Addresses (or networks) of the reverse proxies in front of the app. Only these may say, in
+# X-Forwarded-For, who the client is (backend/network.py); empty: the header is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:  # a typo here would otherwise fail every request, not the start
+    try:
+        import ipaddress
+
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError as _exc:
+        raise environ.ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an address or network") from _exc
 
 # --- Tokens and sessions ----------------------------------------------------
 JWT_ISSUER = env.str("JWT_ISSUER", default="oakland-field-records")
@@ -181,7 +215,10 @@ SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=2 * 3600)
 # a client's duplicate send (refused, session kept); later reuse revokes the family.
 REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=30)
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
+# Failures per username and client address before a lock; the first lock's length, doubling at each further
+# lock up to the maximum (docs/security.md, "Lockout").
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+LOGIN_LOCKOUT_MAX_SECONDS = env.int("LOGIN_LOCKOUT_MAX_SECONDS", default=24 * 3600)
 
 # Django's own cookie sessions (supervisor pages) follow the same caps.
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
@@ -258,11 +295,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.escalate_stale_sync",
         "schedule": env.int("SCHEDULE_STALE_SYNC_SECONDS", default=30 * 60),
     },
+    "purge-login-failures": {
+        "task": "responders.purge_login_failures",
+        "schedule": env.int("SCHEDULE_LOGIN_FAILURES_SECONDS", default=24 * 3600),
+    },
     "purge-tombstones": {
         "task": "sync.purge_tombstones",
         "schedule": env.int("SCHEDULE_PURGE_SECONDS", default=24 * 3600),
     },
 }
+# Public statistics: a calendar month is published this many days after it ends, then frozen (docs/reports.md).
+PUBLIC_STATS_DELAY_DAYS = env.int("PUBLIC_STATS_DELAY_DAYS", default=15)
 SHIFT_SUBMIT_REMIND_HOURS = env.int("SHIFT_SUBMIT_REMIND_HOURS", default=4)
 SYNC_ESCALATE_AFTER_HOURS = env.int("SYNC_ESCALATE_AFTER_HOURS", default=24)
 

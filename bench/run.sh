@@ -10,6 +10,8 @@ export DJANGO_DEBUG=false DJANGO_SECURE_SSL_REDIRECT=false DJANGO_SECURE_COOKIES
 export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-bench-secret-key-not-for-production-0123456789abcdefghij}"
 export THROTTLE_USER=1000000/min THROTTLE_SYNC=1000000/min THROTTLE_LOGIN=1000000/min THROTTLE_ANON=1000000/min
 export DATABASE_CONN_MAX_AGE=60 LOG_LEVEL=WARNING
+# Rate-limit counts in Redis, as in production (without it they would go to the database cache).
+export CACHE_REDIS_URL="${CACHE_REDIS_URL:-redis://127.0.0.1:6379/9}" CACHE_KEY_PREFIX="${CACHE_KEY_PREFIX:-bench}"
 PORT="${BENCH_PORT:-8077}"
 WORKERS="${BENCH_WORKERS:-4}"
 # Enough threads that a worker can answer "busy, retry after" (503) while its push slots are taken, instead of

@@ -175,6 +175,8 @@ class Incident(LocationMixin, SyncedRecord):
                 fields=["program", "dvp_number"],
                 condition=models.Q(deleted_at__isnull=True),
                 name="dvp_number_unique_per_program",
+                violation_error_code="dvp_number_taken",
+                violation_error_message="Another incident of this program has this DVP number.",
             )
         ]
 

@@ -80,6 +80,7 @@ SCENE_RESPONSE = register(
             "notes": TEXT,
         },
         references={"incident": "incident", "shift": "shift"},
+        people=("responders",),
     )
 )
 
@@ -99,6 +100,8 @@ FOLLOW_UP_CASE = register(
             "notes": TEXT,
         },
         transitions={"status": {k.value: {t.value for t in v} for k, v in c.CASE_STATUS_TRANSITIONS.items()}},
+        id_lists={"incidents": "incident"},
+        people=("assigned_to",),
         lock=None,
     )
 )

@@ -7,7 +7,7 @@ representation sync pull uses). Objects outside the caller's scope are 404.
 """
 
 import django_filters
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -21,6 +21,7 @@ from responders import selectors
 from sync.records import (
     WriteContext,
     get_for_write,
+    id_taken_error,
     record_create,
     record_delete,
     record_move,
@@ -212,7 +213,15 @@ def build_viewset(spec):
                     "Some fields are not valid.",
                     fields={"team": [{"code": "wrong_type", "message": "A team id."}]},
                 )
-            result = record_create(spec=spec, ctx=self._ctx(), data=data, record_id=record_id, team_id=team)
+            try:
+                result = record_create(spec=spec, ctx=self._ctx(), data=data, record_id=record_id, team_id=team)
+            except IntegrityError:
+                # Another request took this id (or a unique value) after the checks: the same answers as if
+                # it had been first (record_exists / id_unavailable), else the generic 409.
+                taken = id_taken_error(spec, request.user, record_id) if record_id is not None else None
+                if taken is not None:
+                    raise taken from None
+                raise
             return Response(to_wire(spec, result.instance, request.user), status=status.HTTP_201_CREATED)
 
         def partial_update(self, request, pk=None):

@@ -1,5 +1,6 @@
 """Escalations and reminders. Each is idempotent: the dedupe key says "this person was told this already"."""
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from sync.models import Conflict, Mutation
 
 from .models import Notification
 
+logger = logging.getLogger(__name__)
 ACTIVE_CASE = [CaseStatus.OPEN, CaseStatus.IN_MEDIATION, CaseStatus.TEMPORARILY_RESOLVED]
 BATCH = 500
 
@@ -35,20 +37,35 @@ def notification_send(*, recipient, kind, subject, body="", object_type="", obje
     except IntegrityError:
         return Notification.objects.get(dedupe_key=dedupe_key[:200]), False
     if recipient.email:
-        transaction.on_commit(lambda: _email(notification.pk))
+        transaction.on_commit(lambda: _enqueue_email(notification.pk))
     return notification, True
 
 
-def _email(notification_id):
+def _enqueue_email(notification_id):
+    """Hand the email to a task that retries until the mail server takes it."""
+    from .tasks import email_notification
+
+    try:
+        email_notification.delay(notification_id)
+    except Exception:  # noqa: BLE001 - the broker is down: the notification stays unsent (emailed_at null)
+        logger.warning("could not queue the email of notification %s", notification_id)
+
+
+def notification_email(*, notification_id):
+    """Email one notification. Marked sent only once the mail server took it; a refusal raises, so the task
+    retries (it never reports a failed email as sent). Sending twice is skipped. Returns whether it sent."""
     notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    if notification.emailed_at is not None or not notification.recipient.email:
+        return False
     send_mail(
         notification.subject,
         notification.body,
         settings.DEFAULT_FROM_EMAIL,
         [notification.recipient.email],
-        fail_silently=True,
+        fail_silently=False,
     )
-    Notification.objects.filter(pk=notification_id).update(emailed_at=timezone.now())
+    Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=timezone.now())
+    return True
 
 
 def team_members(team_id, program_id, roles):

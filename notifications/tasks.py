@@ -14,6 +14,11 @@ RETRY = {
 }
 
 
+@shared_task(name="notifications.email_notification", **RETRY)
+def email_notification(notification_id):
+    return services.notification_email(notification_id=notification_id)
+
+
 @shared_task(name="notifications.escalate_follow_up", **RETRY)
 def escalate_follow_up(case_id):
     return services.follow_up_escalate(case_id=case_id)

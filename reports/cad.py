@@ -11,10 +11,10 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from backend.dates import try_parse_datetime
 from backend.errors import DomainError
 from incidents.choices import DISPATCHED_ORIGINS, Origin
 from incidents.models import Engagement
@@ -34,7 +34,7 @@ def _row(line, raw):
     if not cad or len(cad) > 40:
         errors.append("cad_number is required (at most 40 characters)")
     values["cad_number"] = cad
-    received = parse_datetime((raw.get("received_at") or "").strip())
+    received = try_parse_datetime(raw.get("received_at") or "")
     if received is None:
         errors.append("received_at must be an ISO 8601 date-time")
     elif timezone.is_naive(received):

@@ -22,3 +22,20 @@ class CadCall(models.Model):
 
     def __str__(self):
         return self.cad_number
+
+
+class PublishedMonth(models.Model):
+    """One calendar month of public statistics, frozen when first published (docs/reports.md).
+
+    A month is published only once it is closed and PUBLIC_STATS_DELAY_DAYS have passed, and its suppressed
+    figures are stored then: later reads give the same figures, whatever is deleted or corrected afterwards,
+    so no two readings (and no two published tables) differ by a few records.
+    """
+
+    month = models.DateField(unique=True, help_text="First day of the month.")
+    cells = models.JSONField(help_text="{program:origin: count, or null when suppressed}.")
+    total = models.PositiveIntegerField(null=True, blank=True, help_text="Null when suppressed.")
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["month"]

@@ -1,27 +1,27 @@
 """Reports for supervisors, program admins, coordinators and analysts; public statistics for everyone."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from backend.dates import parse_day, parse_moment
 from backend.errors import DomainError, Forbidden
+from backend.throttling import AnonRateThrottle
 from responders import selectors as people
 from responders.models import Program, Role, Team
 
 from . import selectors
-from .suppression import suppress
 
 REPORT_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN, Role.COORDINATOR, Role.ANALYST}
 PARAMS = [
@@ -36,9 +36,9 @@ def _period(params):
     today = timezone.localdate()
     first = today.replace(day=1)
     default_start = (first - timedelta(days=1)).replace(day=1)
-    start = parse_date(params.get("start") or "") if params.get("start") else default_start
-    end = parse_date(params.get("end") or "") if params.get("end") else first
-    if not isinstance(start, date) or not isinstance(end, date) or start >= end or (end - start).days > 3700:
+    start = parse_day(params.get("start"), "start", default_start)
+    end = parse_day(params.get("end"), "end", first)
+    if start >= end or (end - start).days > 3700:
         raise DomainError("invalid_period", "start and end are dates (YYYY-MM-DD), start before end.")
     return start, end
 
@@ -79,16 +79,8 @@ class EngagementReportView(APIView):
         program, team_ids = _scope(request)
         start, end = _period(request.query_params)
         report = selectors.engagement_report(program=program, team_ids=team_ids, start=start, end=end)
-        as_of = request.query_params.get("as_of")
-        if as_of:
-            moment = parse_datetime(as_of) or (
-                parse_date(as_of)
-                and timezone.make_aware(timezone.datetime.combine(parse_date(as_of), timezone.datetime.min.time()))
-            )
-            if not moment:
-                raise DomainError("invalid_as_of", "as_of is a date or date-time.")
-            if timezone.is_naive(moment):
-                moment = timezone.make_aware(moment)
+        moment = parse_moment(request.query_params.get("as_of"), "as_of")
+        if moment is not None:
             report["as_of"] = selectors.engagement_report_as_of(
                 program=program, team_ids=team_ids, start=start, end=end, as_of=moment
             )
@@ -146,54 +138,71 @@ class ShiftReportView(APIView):
 
 
 def _public(params):
-    today = timezone.localdate()
-    default_end = today.replace(day=1)
-    start = parse_date(params.get("start") or "") or (default_end - timedelta(days=365)).replace(day=1)
-    end = parse_date(params.get("end") or "") or default_end
-    if start >= end or (end - start).days > 3700:
-        raise DomainError("invalid_period", "start and end are dates (YYYY-MM-DD), start before end.")
-    table = suppress(selectors.public_table(start=start, end=end))
-    return start, end, table
+    """Published months: of `year`, or the twelve newest. Arbitrary ranges are refused (docs/reports.md)."""
+    from .public import published_months
+
+    for name in ("start", "end"):
+        if params.get(name):
+            parse_day(params.get(name), name)  # an impossible date is still named as such
+            raise DomainError(
+                "invalid_period",
+                "Public statistics are published by calendar month only; ask for a year (year=2026) or none.",
+                fields={name: [{"code": "not_published", "message": "Ranges are not published."}]},
+            )
+    year = params.get("year")
+    if year not in (None, ""):
+        if not (isinstance(year, str) and year.isdigit() and len(year) == 4 and 1900 <= int(year) <= 2999):
+            raise DomainError(
+                "invalid_date",
+                "year is a four-digit year.",
+                fields={"year": [{"code": "invalid_date", "message": "A year such as 2026."}]},
+            )
+        year = int(year)
+    else:
+        year = None
+    newest, months = published_months(year=year)
+    return newest, months
+
+
+def _public_body(newest, months):
+    return {
+        "months": months,
+        "latest_published": newest.isoformat()[:7],
+        "publication_delay_days": settings.PUBLIC_STATS_DELAY_DAYS,
+        "suppressed_below": 11,
+    }
 
 
 class PublicStatsView(APIView):
-    """Public, de-identified monthly counts by program and origin. Cells of 1-10 are suppressed (null),
-    with complementary suppression so none can be derived from totals. No login."""
+    """Public, de-identified counts per closed calendar month, by program and origin. No login.
+
+    A month is published PUBLIC_STATS_DELAY_DAYS after it closes, then frozen. Counts from 1 to 10 are
+    suppressed (null), with complementary suppression so none can be derived from the month's total."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle]
 
     @extend_schema(
-        parameters=[OpenApiParameter("start", str), OpenApiParameter("end", str)],
+        parameters=[OpenApiParameter("year", int, description="A year; default: the twelve newest published months.")],
         auth=[],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
-        start, end, table = _public(request.query_params)
-        return Response({"start": start.isoformat(), "end": end.isoformat(), "suppressed_below": 11, **table})
+        return Response(_public_body(*_public(request.query_params)))
 
 
 def public_stats_page(request):
     try:
-        start, end, table = _public(request.GET)
+        newest, months = _public(request.GET)
     except DomainError as exc:
         return HttpResponse(exc.message, status=400, content_type="text/plain")
-    columns = sorted(table["col_totals"])
-    rows = [
-        (month, [table["cells"][month][c] for c in columns], table["row_totals"][month]) for month in table["cells"]
-    ]
+    columns = sorted({c for m in months for c in m["cells"]})
+    rows = [(m["month"], [m["cells"].get(c, 0) for c in columns], m["total"]) for m in months]
     return render(
         request,
         "reports/public_stats.html",
-        {
-            "start": start,
-            "end": end,
-            "columns": columns,
-            "rows": rows,
-            "col_totals": [table["col_totals"][c] for c in columns],
-            "total": table["total"],
-        },
+        {"rows": rows, "columns": columns, "delay": settings.PUBLIC_STATS_DELAY_DAYS, "newest": newest},
     )
 
 

@@ -8,7 +8,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from . import services
-from .models import Device, Membership, Organization, Program, Shift, Team, User
+from .models import Device, LoginFailure, Membership, Organization, Program, Shift, Team, User
+from .web_auth import AdminSignInForm, second_factor_satisfied, with_status
 
 
 class MembershipInline(admin.TabularInline):
@@ -21,8 +22,7 @@ class MembershipInline(admin.TabularInline):
 class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
     list_display = ("username", "first_name", "last_name", "is_active", "last_login")
-    readonly_fields = ("failed_login_count", "locked_until", "last_login", "date_joined")
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Lockout", {"fields": ("failed_login_count", "locked_until")}))
+    readonly_fields = ("last_login", "date_joined")
     actions = ["deactivate"]
 
     @admin.action(description="Deactivate (ends their sessions at the next request)")
@@ -33,6 +33,17 @@ class UserAdmin(BaseUserAdmin):
 
 
 admin.site.register(Organization)
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(admin.ModelAdmin):
+    """Locks per username and address (hashed). Deleting a row lifts its lock."""
+
+    list_display = ("key", "failures", "locks", "locked_until", "last_failure_at")
+    readonly_fields = ("key", "failures", "locks", "locked_until", "last_failure_at")
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Program)
@@ -77,3 +88,25 @@ class ShiftAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The admin signs in through the API's service too (responders/web_auth.py): lockout, rate limit, second factor.
+admin.site.login_form = AdminSignInForm
+admin.site.login_template = "review/admin_login.html"
+_admin_login = admin.site.login
+
+
+def _login(request, extra_context=None):
+    return with_status(request, _admin_login(request, extra_context))
+
+
+admin.site.login = _login
+_admin_has_permission = admin.site.has_permission
+
+
+def _has_permission(request):
+    # A session that began before its user's TOTP device was confirmed must sign in again, with the code.
+    return _admin_has_permission(request) and second_factor_satisfied(request)
+
+
+admin.site.has_permission = _has_permission

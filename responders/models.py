@@ -30,15 +30,28 @@ CALLS_OFFERED = v.list_of(
 class User(AbstractUser):
     """A person who signs in: responder, coordinator, supervisor, admin or analyst.
 
-    Roles are per program, on Membership. Lockout counters live here so a
-    failed login can be counted with one atomic UPDATE.
+    Roles are per program, on Membership. Failed sign-ins are counted on LoginFailure, per username and
+    client address, not here: a lock on the account itself would let anyone lock anyone out.
     """
-
-    failed_login_count = models.PositiveIntegerField(default=0, editable=False)
-    locked_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["username"]
+
+
+class LoginFailure(models.Model):
+    """Failed sign-ins of one username from one client address (docs/security.md, "Lockout").
+
+    Keyed on a hash of both, whether or not the username exists, so an unknown username locks exactly as a
+    known one does (no enumeration), and a lock earned from one address does not keep the person out from
+    another. Each lock lasts twice as long as the one before (LOGIN_LOCKOUT_SECONDS doubling, at most
+    LOGIN_LOCKOUT_MAX_SECONDS); the count starts again when a lock expires, and a success forgets the row.
+    """
+
+    key = models.CharField(max_length=64, unique=True, help_text="sha256 of username and client address.")
+    failures = models.PositiveIntegerField(default=0)
+    locks = models.PositiveIntegerField(default=0, help_text="Locks so far: each lasts twice the one before.")
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
 
 
 class Organization(models.Model):

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import AccessToken
@@ -19,7 +18,7 @@ from audit.services import audit_record
 from backend.errors import DomainError
 
 from .authentication import check_family_usable
-from .models import Device, RefreshToken, TokenFamily
+from .models import Device, LoginFailure, RefreshToken, TokenFamily
 from .selectors import SECOND_FACTOR_ROLES, memberships_for
 
 User = get_user_model()
@@ -69,52 +68,101 @@ def _check_second_factor(user, otp, request):
     needs = any(m.role in SECOND_FACTOR_ROLES for m in memberships_for(user)) or user.is_superuser
     devices = list(TOTPDevice.objects.filter(user=user, confirmed=True)) if needs else []
     if not devices:
-        return
+        return None
     if not otp:
         raise AuthError("otp_required", "Enter the code from your authenticator app.")
-    if not any(d.verify_token(str(otp)) for d in devices):
+    verified = next((d for d in devices if d.verify_token(str(otp))), None)
+    if verified is None:
         audit_record(action=AuditEvent.Action.OTP_FAILED, actor=user, request=request)
         raise AuthError("otp_invalid", "That code is not valid.")
     audit_record(action=AuditEvent.Action.OTP_VERIFIED, actor=user, request=request)
+    return verified
 
 
-def _record_failure(user, request, now):
-    """Count a failure and lock the account at the threshold, in one UPDATE (atomic under concurrency)."""
-    limit = settings.LOGIN_MAX_FAILURES
-    User.objects.filter(pk=user.pk).update(
-        failed_login_count=F("failed_login_count") + 1,
-        locked_until=Case(
-            When(
-                failed_login_count__gte=limit - 1, then=Value(now + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS))
-            ),
-            default=F("locked_until"),
-        ),
-    )
-    audit_record(
-        action=AuditEvent.Action.LOGIN_FAILED, actor=None, object_type="user", object_id=user.pk, request=request
-    )
+def _failure_key(username, request):
+    """The lockout key: a username (known or not) from one client address."""
+    from backend.network import client_address
+
+    text = f"{username if isinstance(username, str) else ''}\x00{client_address(request) or 'unknown'}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def auth_login(*, username, password, device_id, device_name="", platform="", app_version="", otp=None, request=None):
-    """Check credentials, register or recognise the device, and open a token family."""
-    global _DUMMY_HASH
-    now = timezone.now()
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        _DUMMY_HASH = _DUMMY_HASH or make_password("not-a-real-password")
-        User(password=_DUMMY_HASH).check_password(password)
-        audit_record(action=AuditEvent.Action.LOGIN_FAILED, request=request, reason="unknown_user")
-        raise AuthError("invalid_credentials", "Wrong username or password.")
-    if user.locked_until and user.locked_until > now:
-        audit_record(action=AuditEvent.Action.LOGIN_LOCKED, object_type="user", object_id=user.pk, request=request)
+def _check_not_locked(key, user, request, now):
+    """429 account_locked while this username is locked for this address (the same for unknown usernames)."""
+    locked_until = LoginFailure.objects.filter(key=key).values_list("locked_until", flat=True).first()
+    if locked_until and locked_until > now:
+        audit_record(
+            action=AuditEvent.Action.LOGIN_LOCKED,
+            object_type="user" if user else "",
+            object_id=user.pk if user else "",
+            request=request,
+        )
         raise DomainError(
             "account_locked",
             "Too many failed attempts; try again later.",
             status_code=429,
-            extra={"retry_after": int((user.locked_until - now).total_seconds()) + 1},
+            extra={"retry_after": int((locked_until - now).total_seconds()) + 1},
         )
+
+
+def _record_failure(key, user, request, now):
+    """Count a failure under a row lock (concurrent failures all count) and lock at the threshold.
+
+    A lock that has expired starts the count again; one quiet day forgets earlier locks (the backoff).
+    """
+    with transaction.atomic():
+        LoginFailure.objects.get_or_create(key=key)
+        row = LoginFailure.objects.select_for_update().get(key=key)
+        if row.last_failure_at and now - row.last_failure_at > timedelta(days=1):
+            row.failures, row.locks = 0, 0
+        if row.locked_until and row.locked_until <= now:
+            row.failures, row.locked_until = 0, None
+        row.failures += 1
+        row.last_failure_at = now
+        already_locked = row.locked_until is not None and row.locked_until > now  # attempts raced the lock
+        if row.failures >= settings.LOGIN_MAX_FAILURES and not already_locked:
+            seconds = min(settings.LOGIN_LOCKOUT_SECONDS * 2**row.locks, settings.LOGIN_LOCKOUT_MAX_SECONDS)
+            row.locked_until = now + timedelta(seconds=seconds)
+            row.locks += 1
+        row.save()
+    if user is None:
+        audit_record(action=AuditEvent.Action.LOGIN_FAILED, request=request, reason="unknown_user")
+    else:
+        audit_record(
+            action=AuditEvent.Action.LOGIN_FAILED, actor=None, object_type="user", object_id=user.pk, request=request
+        )
+
+
+def login_failures_purge(now=None):
+    """Forget failure counts a day old whose lock (if any) has ended: they would be reset at the next attempt
+    anyway (_record_failure), and unknown usernames would otherwise pile up. Returns how many were removed."""
+    now = now or timezone.now()
+    from django.db.models import Q
+
+    stale = LoginFailure.objects.filter(last_failure_at__lt=now - timedelta(days=1)).filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lte=now)
+    )
+    return stale.delete()[0]
+
+
+def check_credentials(*, username, password, otp=None, request=None):
+    """The one check of who is signing in, for the API, the supervisor pages and the admin alike.
+
+    Lockout, password, active account and second factor, each failure audited. Returns (user, the TOTP device
+    that verified the code or None). Raises AuthError or DomainError (account_locked, 429).
+    """
+    global _DUMMY_HASH
+    now = timezone.now()
+    user = User.objects.filter(username=username).first() if isinstance(username, str) else None
+    key = _failure_key(username, request)
+    _check_not_locked(key, user, request, now)
+    if user is None:
+        _DUMMY_HASH = _DUMMY_HASH or make_password("not-a-real-password")
+        User(password=_DUMMY_HASH).check_password(password)
+        _record_failure(key, None, request, now)
+        raise AuthError("invalid_credentials", "Wrong username or password.")
     if not user.check_password(password):
-        _record_failure(user, request, now)
+        _record_failure(key, user, request, now)
         raise AuthError("invalid_credentials", "Wrong username or password.")
     if not user.is_active:
         audit_record(
@@ -125,7 +173,34 @@ def auth_login(*, username, password, device_id, device_name="", platform="", ap
             reason="inactive",
         )
         raise AuthError("user_inactive", "This account is deactivated.")
-    _check_second_factor(user, otp, request)
+    otp_device = _check_second_factor(user, otp, request)
+    LoginFailure.objects.filter(key=key).delete()  # this address got it right: its failures are forgotten
+    return user, otp_device
+
+
+def login_succeeded(user, now=None):
+    """Stamp the sign-in (the caller audits it)."""
+    now = now or timezone.now()
+    User.objects.filter(pk=user.pk).update(last_login=now)
+
+
+def web_login(*, username, password, otp=None, request=None):
+    """Sign in to the supervisor pages or the admin: the same checks, throttle and audit as the API login."""
+    from backend.throttling import check_login_rate
+
+    check_login_rate(request)
+    user, otp_device = check_credentials(username=username, password=password, otp=otp, request=request)
+    login_succeeded(user)
+    audit_record(action=AuditEvent.Action.LOGIN, actor=user, request=request, channel="web")
+    if otp_device is not None:
+        user.otp_device = otp_device  # django-otp marks the session verified when Django logs the user in
+    return user
+
+
+def auth_login(*, username, password, device_id, device_name="", platform="", app_version="", otp=None, request=None):
+    """Check credentials, register or recognise the device, and open a token family."""
+    now = timezone.now()
+    user, _ = check_credentials(username=username, password=password, otp=otp, request=request)
 
     with transaction.atomic():
         device, created = Device.objects.select_for_update().get_or_create(
@@ -145,7 +220,7 @@ def auth_login(*, username, password, device_id, device_name="", platform="", ap
         device.app_version = app_version or device.app_version
         device.last_seen_at = now
         device.save(update_fields=["name", "platform", "app_version", "last_seen_at"])
-        User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None, last_login=now)
+        login_succeeded(user, now)
         family = TokenFamily.objects.create(
             user=user,
             device=device,

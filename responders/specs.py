@@ -16,6 +16,7 @@ SHIFT = register(
             "calls_offered": Policy.LIST,
             "notes": Policy.TEXT,
         },
+        people=("crew",),
         lock="self",
         read_only=("review_status", "submitted_at", "reviewed_at", "reviewed_by_id", "review_comment"),
     )

@@ -5,16 +5,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+
+from backend.throttling import LoginThrottle
 
 from . import selectors, services
 from .models import Device, Team
 from .serializers import DeviceOutput, LoginInput, MeOutput, RefreshInput, TokenPairOutput
-
-
-class LoginThrottle(ScopedRateThrottle):
-    scope_attr = "throttle_scope"
 
 
 class LoginView(APIView):
@@ -22,8 +19,7 @@ class LoginView(APIView):
 
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    throttle_classes = [LoginThrottle]
 
     @extend_schema(request=LoginInput, responses={200: TokenPairOutput}, auth=[])
     def post(self, request):
@@ -38,8 +34,7 @@ class RefreshView(APIView):
 
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    throttle_classes = [LoginThrottle]
 
     @extend_schema(request=RefreshInput, responses={200: TokenPairOutput}, auth=[])
     def post(self, request):

@@ -3,34 +3,49 @@
 from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from backend.errors import DomainError
-from incidents.models import Engagement, FollowUpCase, SceneResponse
+from incidents.models import FollowUpCase
 from responders import selectors
 from responders.models import Shift, Team
+from responders.web_auth import SignInForm, second_factor_satisfied, with_status
 from sync.models import Amendment, Conflict
+from sync.records import scoped_queryset
+from sync.redaction import CONFLICT_VALUES, HIDDEN, hidden_fields, redact_fields
+from sync.registry import get_spec
 from sync.services import conflict_resolve, mutation_dismiss, mutation_replay, quarantine_queryset
 
 from . import services
 
 
 class LoginView(auth_views.LoginView):
+    """Signs in through the API's service (responders/web_auth.py): lockout, rate limit, second factor, audit."""
+
     template_name = "review/login.html"
     redirect_authenticated_user = True
+    authentication_form = SignInForm
+
+    def form_invalid(self, form):
+        return with_status(self.request, super().form_invalid(form))
 
 
 def supervisor_required(view):
     @login_required
     @wraps(view)
     def wrapped(request, *args, **kwargs):
+        if not second_factor_satisfied(request):
+            logout(request)
+            return redirect_to_login(request.get_full_path())
         teams = selectors.reviewable_team_ids(request.user)
         if not teams:
             raise PermissionDenied("These pages are for supervisors and program admins.")
@@ -38,6 +53,13 @@ def supervisor_required(view):
         try:
             return view(request, *args, **kwargs)
         except DomainError as exc:
+            # Outside the reader's scope (or role): the same answers as for a missing object, not a redirect.
+            if exc.status_code == 404:
+                raise Http404(exc.message) from None
+            if exc.status_code == 403:
+                raise PermissionDenied(exc.message) from None
+            if request.method == "GET":  # a bad query (an impossible date): say so, with the error's status
+                return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
             messages.error(request, exc.message)
             return redirect(request.META.get("HTTP_REFERER") or "supervisor-home")
 
@@ -83,8 +105,12 @@ def shift_detail(request, shift_id):
         team_id__in=request.review_teams,
         deleted_at__isnull=True,
     )
-    engagements = Engagement.objects.filter(shift=shift, deleted_at__isnull=True).order_by("on_scene_at", "id")
-    responses = SceneResponse.objects.filter(shift=shift, deleted_at__isnull=True).select_related("incident")
+    # The records on this shift that the reader may read: a shift moved to another team keeps its old team's
+    # records there, and those stay behind that team's wall (as the API answers 404 for them).
+    engagements = (
+        scoped_queryset(get_spec("engagement"), request.user).filter(shift=shift).order_by("on_scene_at", "id")
+    )
+    responses = scoped_queryset(get_spec("scene_response"), request.user).filter(shift=shift).select_related("incident")
     return render(request, "review/shift.html", {"shift": shift, "engagements": engagements, "responses": responses})
 
 
@@ -105,11 +131,15 @@ def shift_decide(request, shift_id, decision):
 
 @supervisor_required
 def conflicts(request):
-    rows = (
+    rows = list(
         Conflict.objects.filter(team_id__in=request.review_teams, status="open")
         .select_related("team", "incoming_author", "server_author")
         .order_by("created_at", "id")[:200]
     )
+    for row in rows:  # field walls (sync/redaction.py): a value the reader may not see is not on the page
+        if row.field in hidden_fields(row.record_type, request.user, row.program_id):
+            for name in CONFLICT_VALUES:
+                setattr(row, name, HIDDEN)
     return render(request, "review/conflicts.html", {"conflicts": rows})
 
 
@@ -144,11 +174,13 @@ def quarantine_decide(request, mutation_id, decision):
 
 @supervisor_required
 def amendments(request):
-    rows = (
+    rows = list(
         Amendment.objects.filter(team_id__in=request.review_teams, status="pending")
         .select_related("requested_by", "shift", "team")
         .order_by("created_at", "id")[:200]
     )
+    for row in rows:
+        row.changes = redact_fields(row.record_type, row.changes, request.user, row.program_id)
     return render(request, "review/amendments.html", {"amendments": rows})
 
 
@@ -190,8 +222,7 @@ def _report_scope(request):
     """Programs and teams the signed-in supervisor may report on, and the chosen period (last month by default)."""
     from datetime import timedelta
 
-    from django.utils.dateparse import parse_date
-
+    from backend.dates import parse_day
     from responders.models import Program
 
     code = request.GET.get("program") or "MACRO"
@@ -199,8 +230,8 @@ def _report_scope(request):
     team_ids = {t for t in request.review_teams if program and Team.objects.filter(pk=t, program=program).exists()}
     today = timezone.localdate()
     first = today.replace(day=1)
-    start = parse_date(request.GET.get("start") or "") or (first - timedelta(days=1)).replace(day=1)
-    end = parse_date(request.GET.get("end") or "") or first
+    start = parse_day(request.GET.get("start"), "start", (first - timedelta(days=1)).replace(day=1))
+    end = parse_day(request.GET.get("end"), "end", first)
     if start >= end:
         start, end = end, start + timedelta(days=1) if start == end else start
     return program, team_ids, start, end

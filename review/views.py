@@ -92,4 +92,4 @@ class AmendmentDecisionView(APIView):
             comment=_comment(request),
             request=request,
         )
-        return Response(AmendmentOutput(amendment).data)
+        return Response(AmendmentOutput(amendment, context={"request": request}).data)

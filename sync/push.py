@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from backend.dates import try_parse_datetime
 from backend.errors import DomainError, django_validation_error_fields
 from responders import selectors
 
@@ -33,11 +33,12 @@ from .records import (
     DeferredWrites,
     WriteContext,
     get_for_write,
+    id_taken_error,
     prepare_create,
     record_create,
     record_delete,
-    record_exists,
     record_update,
+    taken_ids,
 )
 from .registry import get_spec
 
@@ -110,7 +111,7 @@ def read_envelope(index, raw):
     if problems:
         return None, _envelope_error(index, raw, "invalid_mutation", "; ".join(problems) + ".")
     device_time = raw.get("device_time")
-    device_time = parse_datetime(device_time) if isinstance(device_time, str) else None
+    device_time = try_parse_datetime(device_time)
     form_version = raw.get("form_version") if isinstance(raw.get("form_version"), str) else ""
     return Envelope(index, mid, seq, kind, op, rid, base, fields, team, device_time, form_version[:40], raw), None
 
@@ -138,7 +139,7 @@ def _apply(user, device, app_version, mutation, request, deferred, create=record
         mutation=mutation,
         app_version=app_version,
         form_version=payload.get("form_version") or "",
-        device_time=parse_datetime(payload["device_time"]) if isinstance(payload.get("device_time"), str) else None,
+        device_time=try_parse_datetime(payload.get("device_time")),
         request=request,
         deferred=deferred,
         causal=True,
@@ -209,16 +210,22 @@ def process_mutation(user, device, app_version, mutation, request=None, deferred
             outcome = _apply(user, device, app_version, mutation, request, deferred)[:4]
     except (ValidationError, DomainError) as exc:
         outcome = _rejection(exc)
+    except DataError:  # a value the database refused: this mutation only, as any other bad value
+        outcome = Mutation.Status.REJECTED, _DATA_ERROR, None, None
     except IntegrityError:
         outcome = _rejection(None)
-        if mutation.op == "create" and _created_elsewhere(mutation):
-            outcome[1].update(code="record_exists", message=f"A {mutation.record_type} with this id already exists.")
+        taken = _created_elsewhere(user, mutation) if mutation.op == "create" else None
+        if taken is not None:
+            outcome[1].update(code=taken.code, message=taken.message)
     if outcome[0] == Mutation.Status.REJECTED and deferred is not None:
         deferred.rollback_to(mark)
     _settle(user, mutation, *outcome)
     if save:
         mutation.save(update_fields=["status", "result", "reason_code", "processed_at", "program", "team"])
     return mutation.result
+
+
+_DATA_ERROR = {"code": "invalid_value", "message": "A value is out of the range the server can store.", "fields": {}}
 
 
 def _rejection(exc):
@@ -484,12 +491,13 @@ def _drain(user, device, app_version, state, request, deferred=None):
         state.next_seq += 1
 
 
-def _created_elsewhere(mutation):
-    """A create whose id another push inserted after this one checked (the savepoint is already rolled back)."""
+def _created_elsewhere(user, mutation):
+    """A create whose id another push inserted after this one checked (the savepoint is already rolled back):
+    the answer a create of a taken id gets (record_exists or id_unavailable), or None."""
     try:
-        return record_exists(get_spec(mutation.record_type), mutation.record_id)
+        return id_taken_error(get_spec(mutation.record_type), user, mutation.record_id)
     except DomainError:
-        return False
+        return None
 
 
 def _absent_record_ids(envelopes):
@@ -498,14 +506,15 @@ def _absent_record_ids(envelopes):
     for env in envelopes:
         if env.op == "create":
             wanted.setdefault(env.type, set()).add(env.record_id)
-    absent = set()
-    for kind, ids in wanted.items():
+    ids = set()
+    for kind, of_kind in wanted.items():
         try:
-            model = get_spec(kind).model
+            get_spec(kind)
         except DomainError:
             continue
-        absent |= ids - set(model._base_manager.filter(pk__in=ids).values_list("pk", flat=True))
-    return absent
+        ids |= of_kind
+    # Absent from every type: an id another type holds is not free (history is keyed on the id alone).
+    return ids - taken_ids(ids)
 
 
 def quarantine_unsupported(*, user, device, protocol, app_version, body):

@@ -210,9 +210,10 @@ def to_wire(spec, instance, user, loaded=False):
             "is_late": instance.is_late,
         }
     )
-    role = selectors.role_in_program(user, instance.program_id)
-    for name, roles in spec.restricted.items():
-        if role not in roles:
+    if spec.restricted:
+        from .redaction import hidden_fields
+
+        for name in hidden_fields(spec.name, user, instance.program_id):
             data.pop(name, None)
     return data
 
@@ -256,7 +257,16 @@ def _check_restricted(spec, user, program_id, names):
         )
 
 
-def _check_references(spec, user, values):
+def _missing(value):
+    return ValidationError(f'Invalid pk "{value}" - object does not exist.', code="does_not_exist")
+
+
+def _check_references(spec, user, values, team_id, program_id):
+    """Every record or person a write names must be one the writer may see; otherwise the same answer as an id
+    that does not exist (does_not_exist), so a reference never tells whether a record outside scope exists.
+    Lists of record ids also stay within the record's team (wrong_team), as foreign keys do (Model.clean)."""
+    from responders.models import Membership
+
     from .registry import get_spec
 
     errors = {}
@@ -266,7 +276,31 @@ def _check_references(spec, user, values):
             continue
         target_spec = get_spec(target)
         if not scoped_queryset(target_spec, user).filter(pk=obj.pk).exists():
-            errors[name] = [ValidationError(f'Invalid pk "{obj.pk}" - object does not exist.', code="does_not_exist")]
+            errors[name] = [_missing(obj.pk)]
+    for name, target in spec.id_lists.items():
+        ids = values.get(name) or []
+        if not ids:
+            continue
+        found = dict(scoped_queryset(get_spec(target), user).filter(pk__in=ids).values_list("pk", "team_id"))
+        found = {str(pk).lower(): team for pk, team in found.items()}
+        missing = [i for i in ids if str(i).lower() not in found]
+        if missing:
+            errors[name] = [_missing(missing[0])]
+        elif any(found[str(i).lower()] != team_id for i in ids):
+            errors[name] = [ValidationError(f"A {target} of another team.", code="wrong_team")]
+    for name in spec.people:
+        value = values.get(name)
+        ids = [value.pk] if hasattr(value, "pk") else list(value or [])
+        if not ids:
+            continue
+        members = set(
+            Membership.objects.filter(
+                user_id__in=ids, program_id=program_id, is_active=True, user__is_active=True
+            ).values_list("user_id", flat=True)
+        )
+        missing = [i for i in ids if i not in members]
+        if missing:
+            errors[name] = [_missing(missing[0])]
     if errors:
         raise ValidationError(errors)
 
@@ -416,6 +450,10 @@ def _clean(spec, instance, validated=()):
     model validators (types, lengths, choices, JSON shapes): checking them twice doubled a create's CPU time.
     Cross-field rules (Model.clean) always run."""
     instance.full_clean(exclude=[*SERVER_SET, *spec.references, *validated], validate_unique=False)
+    if instance._meta.constraints:
+        # full_clean skips every constraint naming an excluded field: a DVP number unique per program (a field
+        # the server sets) would reach the database as an IntegrityError. Validated with every field here.
+        instance.validate_constraints()
 
 
 def _is_locked(spec, instance):
@@ -453,14 +491,16 @@ def _create_inputs(spec, ctx, data, team_id):
     values = parse_fields(spec, data, partial=False)
     team = _resolve_team(spec, ctx.actor, team_id)
     _check_restricted(spec, ctx.actor, team.program_id, values)
-    _check_references(spec, ctx.actor, values)
+    _check_references(spec, ctx.actor, values, team.pk, team.program_id)
     return values, team
 
 
 def _new_record(spec, ctx, values, team, record_id, now):
     """The validated, unsaved record."""
-    if record_id is not None and not _known_absent(ctx, record_id) and record_exists(spec, record_id):
-        raise DomainError("record_exists", f"A {spec.name} with this id already exists.", status_code=409)
+    if record_id is not None and not _known_absent(ctx, record_id):
+        error = id_taken_error(spec, ctx.actor, record_id)
+        if error is not None:
+            raise error
     instance = spec.model(
         program=team.program,
         team=team,
@@ -495,7 +535,36 @@ def _known_absent(ctx, record_id):
 
 
 def record_exists(spec, record_id):
-    return spec.model._base_manager.filter(pk=record_id).exists()
+    """Whether any record, of any type, has this id (ids are unique across types: history and the change
+    index are keyed on the id alone)."""
+    return bool(taken_ids([record_id]))
+
+
+def taken_ids(ids):
+    """The ids among `ids` that a record of any type already has (deleted ones included), in one query."""
+    from .registry import ordered_specs
+
+    ids = list(ids)
+    if not ids:
+        return set()
+    queries = [
+        spec.model._base_manager.filter(pk__in=ids).order_by().values_list("pk", flat=True) for spec in ordered_specs()
+    ]
+    return set(queries[0].union(*queries[1:], all=True))
+
+
+def id_taken_error(spec, user, record_id):
+    """The answer to a create whose id is taken, or None when it is free.
+
+    `record_exists` when the caller can read that record (the same type, in their scope: a create sent twice).
+    Otherwise `id_unavailable`, the same answer whatever type, team or program holds the id, so nothing about
+    a record outside the caller's scope is told.
+    """
+    if not taken_ids([record_id]):
+        return None
+    if scoped_queryset(spec, user, include_deleted=True).filter(pk=record_id).exists():
+        return DomainError("record_exists", f"A {spec.name} with this id already exists.", status_code=409)
+    return DomainError("id_unavailable", "This id cannot be used; generate a new one.", status_code=409)
 
 
 def _version_row(ctx, record_id, version):
@@ -617,7 +686,7 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
     if instance.deleted_at is not None:
         raise DomainError("record_deleted", f"This {spec.name} was deleted.", status_code=409)
     _check_restricted(spec, ctx.actor, instance.program_id, values)
-    _check_references(spec, ctx.actor, values)
+    _check_references(spec, ctx.actor, values, instance.team_id, instance.program_id)
     if "team" in data:
         raise ValidationError({"team": [ValidationError("Use the move operation to change teams.", code="read_only")]})
     if _is_locked(spec, instance) and not ctx.allow_locked:

@@ -38,6 +38,10 @@ class RecordSpec:
     transitions: dict = field(default_factory=dict)
     # Foreign keys to other synced records: field -> spec name (must be visible to the writer).
     references: dict = field(default_factory=dict)
+    # JSON lists of ids of other synced records: field -> spec name (each visible to the writer, same team).
+    id_lists: dict = field(default_factory=dict)
+    # Fields naming people (a foreign key to a user, or a JSON list of user ids): active members of the program.
+    people: tuple = ()
     # The shift whose approval locks this record: "shift" (a field), "self" (a Shift), or None.
     lock: str | None = "shift"
     # Server-owned fields shown on the wire but never written by clients.

@@ -1,6 +1,13 @@
 from rest_framework import serializers
 
 from .models import Amendment, Conflict, Mutation
+from .redaction import redact_amendment, redact_conflict, redact_mutation
+
+
+def _reader(serializer):
+    """The person the answer is for (field walls: sync/redaction.py). None hides every restricted field."""
+    request = serializer.context.get("request")
+    return serializer.context.get("user") or getattr(request, "user", None)
 
 
 class MutationInput(serializers.Serializer):
@@ -73,6 +80,16 @@ class PullOutput(serializers.Serializer):
 
 
 class ConflictOutput(serializers.ModelSerializer):
+    redacted = serializers.SerializerMethodField(
+        help_text="True when the field is one your role may not see: its values are then null."
+    )
+
+    def get_redacted(self, obj) -> bool:
+        return False
+
+    def to_representation(self, instance):
+        return redact_conflict(super().to_representation(instance), instance, _reader(self))
+
     class Meta:
         model = Conflict
         fields = [
@@ -96,6 +113,7 @@ class ConflictOutput(serializers.ModelSerializer):
             "resolved_by",
             "resolved_at",
             "created_at",
+            "redacted",
         ]
 
 
@@ -114,6 +132,9 @@ class ConflictResolveInput(serializers.Serializer):
 
 
 class QuarantineOutput(serializers.ModelSerializer):
+    def to_representation(self, instance):
+        return redact_mutation(super().to_representation(instance), instance, _reader(self))
+
     class Meta:
         model = Mutation
         fields = [
@@ -141,6 +162,9 @@ class ReplayInput(serializers.Serializer):
 
 
 class AmendmentOutput(serializers.ModelSerializer):
+    def to_representation(self, instance):
+        return redact_amendment(super().to_representation(instance), instance, _reader(self))
+
     class Meta:
         model = Amendment
         fields = [

@@ -1,12 +1,13 @@
 from django.conf import settings
+from django.db import IntegrityError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from backend.errors import DomainError, error_body
+from backend.throttling import ScopedRateThrottle
 from responders import selectors
 
 from . import pull as pull_engine
@@ -36,6 +37,17 @@ def _protocol(value):
     except (TypeError, ValueError):
         raise DomainError("protocol_required", "protocol must be an integer.") from None
     return version
+
+
+def _push_clashed():
+    """A push whose writes met another's at commit (two devices creating one id at once, say): nothing of it
+    was applied; sent again, each mutation gets its own answer (the clashing one is then rejected)."""
+    return DomainError(
+        "push_clashed",
+        "This push clashed with another one applied at the same moment; nothing of it was applied. Send it again.",
+        status_code=503,
+        extra={"retry_after": 1},
+    )
 
 
 def _upgrade_required(version, quarantined):
@@ -81,14 +93,17 @@ class PushView(APIView):
                 fields={"mutations": [{"code": "wrong_type", "message": "Expected a list."}]},
             )
         push_engine.check_batch_size(mutations)
-        outcome = push_engine.push(
-            user=request.user,
-            device=request.device,
-            protocol=version,
-            app_version=app_version,
-            mutations=mutations,
-            request=request,
-        )
+        try:
+            outcome = push_engine.push(
+                user=request.user,
+                device=request.device,
+                protocol=version,
+                app_version=app_version,
+                mutations=mutations,
+                request=request,
+            )
+        except IntegrityError:
+            raise _push_clashed() from None
         return Response({"protocol": version, **outcome, "server_time": timezone.now().isoformat()})
 
 
@@ -206,15 +221,18 @@ class WatermelonPushView(APIView):
             if isinstance(body, dict) and isinstance(body.get("changes"), dict) and "lastPulledAt" in body:
                 last_pulled_at, body = body["lastPulledAt"], body["changes"]
             last_pulled_at = watermelon.parse_last_pulled_at(last_pulled_at)
-            outcome = watermelon.push(
-                user=request.user,
-                device=request.device,
-                changes=body,
-                last_pulled_at=last_pulled_at,
-                app_version=request.headers.get("X-App-Version", "")[:40],
-                request=request,
-                kept_server_version=request.query_params.get("server_version") == "kept",
-            )
+            try:
+                outcome = watermelon.push(
+                    user=request.user,
+                    device=request.device,
+                    changes=body,
+                    last_pulled_at=last_pulled_at,
+                    app_version=request.headers.get("X-App-Version", "")[:40],
+                    request=request,
+                    kept_server_version=request.query_params.get("server_version") == "kept",
+                )
+            except IntegrityError:
+                raise _push_clashed() from None
         return Response(outcome)
 
 
@@ -240,7 +258,7 @@ class ConflictResolveView(APIView):
         conflict = services.conflict_resolve(
             conflict_id=conflict_id, actor=request.user, request=request, **data.validated_data
         )
-        return Response(ConflictResolveOutput(conflict).data)
+        return Response(ConflictResolveOutput(conflict, context={"request": request}).data)
 
 
 class QuarantineListView(ListAPIView):
@@ -275,7 +293,8 @@ class QuarantineDismissView(APIView):
     def post(self, request, mutation_id):
         return Response(
             QuarantineOutput(
-                services.mutation_dismiss(mutation_id=mutation_id, actor=request.user, request=request)
+                services.mutation_dismiss(mutation_id=mutation_id, actor=request.user, request=request),
+                context={"request": request},
             ).data
         )
 

@@ -12,6 +12,10 @@ os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The cache (rate-limit counts) in its own Redis database, with keys of this test run only: tests never clear
+# it (a clear would flush the database), they use fresh client addresses (tests/support.py::fresh_address).
+os.environ.setdefault("CACHE_REDIS_URL", "redis://127.0.0.1:6379/9")
+os.environ.setdefault("CACHE_KEY_PREFIX", f"tests-{os.getpid()}")
 os.environ.setdefault("THROTTLE_USER", "100000/min")
 os.environ.setdefault("THROTTLE_ANON", "100000/min")
 os.environ.setdefault("THROTTLE_LOGIN", "100000/min")

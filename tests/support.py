@@ -141,3 +141,37 @@ def wait_for_stable_horizon(seconds=30):
                 f"has been open for {hz.held_by} s"
             )
         time.sleep(0.05)
+
+
+def fresh_address():
+    """A client address no other test uses: its rate-limit counts start at zero (the cache is never cleared,
+    it is shared)."""
+    import random
+
+    return "10.{}.{}.{}".format(*(random.randint(0, 255) for _ in range(3)))  # noqa: S311
+
+
+class throttle_rates:  # noqa: N801 - used as a context manager
+    """Run with some rate limits changed, e.g. throttle_rates(settings, login="3/min")."""
+
+    def __init__(self, settings, **rates):
+        self.settings, self.rates = settings, rates
+
+    def __enter__(self):
+        from rest_framework.settings import api_settings
+        from rest_framework.throttling import SimpleRateThrottle
+
+        self.saved = self.settings.REST_FRAMEWORK
+        rates = {**self.saved["DEFAULT_THROTTLE_RATES"], **self.rates}
+        self.settings.REST_FRAMEWORK = {**self.settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+        api_settings.reload()
+        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        return self
+
+    def __exit__(self, *exc):
+        from rest_framework.settings import api_settings
+        from rest_framework.throttling import SimpleRateThrottle
+
+        self.settings.REST_FRAMEWORK = self.saved
+        api_settings.reload()
+        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES

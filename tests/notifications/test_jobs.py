@@ -226,6 +226,7 @@ def test_each_job_is_on_the_beat_schedule():
         "notifications.remind_unsubmitted_shifts",
         "notifications.escalate_stale_sync",
         "sync.purge_tombstones",
+        "responders.purge_login_failures",
     }
     celery_app.loader.import_default_modules()
     assert scheduled <= set(celery_app.tasks)

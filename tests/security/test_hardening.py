@@ -219,19 +219,12 @@ def test_second_factor_for_supervisors(field):
 
 
 def test_rate_limits_answer_429_with_retry_after(db, settings):
-    from django.core.cache import cache
+    from tests.support import fresh_address, throttle_rates
 
-    cache.clear()
-    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "login": "3/min"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
-
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    try:
+    with throttle_rates(settings, login="3/min"):
+        api = APIClient(REMOTE_ADDR=fresh_address())
         codes = [
-            APIClient().post(
+            api.post(
                 "/api/v1/auth/login", {"username": "x", "password": "y", "device_id": str(uuid.uuid4())}, format="json"
             )
             for _ in range(5)
@@ -240,11 +233,6 @@ def test_rate_limits_answer_429_with_retry_after(db, settings):
         limited = codes[-1]
         assert limited.status_code == 429 and limited.json()["code"] == "rate_limited"
         assert int(limited["Retry-After"]) > 0
-    finally:
-        cache.clear()
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
-        api_settings.reload()
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
 
 
 def test_server_owned_fields_are_never_stored(field):

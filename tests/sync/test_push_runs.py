@@ -207,7 +207,7 @@ def test_an_id_taken_after_the_check_rolls_the_run_back_and_applies_it_one_by_on
 
 def test_a_unique_value_clash_inside_a_run_rejects_only_the_second(field):
     """Two incidents of one push with the same DVP number: the run's INSERT fails, and the one-by-one fallback
-    rejects the second as the per-mutation path always has (the database's unique index refuses it)."""
+    rejects the second as the per-mutation path does (its validation finds the number taken)."""
     api = field.api(field.interrupter)
 
     def incident(seq, number):
@@ -216,8 +216,10 @@ def test_a_unique_value_clash_inside_a_run_rejects_only_the_second(field):
     batch = [incident(1, "DVP-1"), incident(2, "DVP-2"), incident(3, "DVP-1"), incident(4, "DVP-3")]
     answers, queries = push_both_ways(api, field.interrupter, batch)
     assert [r["status"] for r in answers[0]] == ["applied", "applied", "rejected", "applied"]
-    assert answers[0][2]["code"] == "integrity_error"
-    assert len(inserts_into(queries[0], Incident)) == 1 + 4
+    assert answers[0][2]["code"] == "validation_error"
+    assert answers[0][2]["fields"]["non_field_errors"][0]["code"] == "dvp_number_taken"
+    # The run's INSERT, then one per incident applied alone (the clashing one is refused before its INSERT).
+    assert len(inserts_into(queries[0], Incident)) == 1 + 3
     assert_applied_exactly(Incident, [batch[0], batch[1], batch[3]], [batch[2]])
 
 
@@ -345,5 +347,6 @@ def test_watermelon_push_of_incidents_and_their_scene_responses(field):
     protocols = set(Mutation.objects.filter(device=api.device).values_list("protocol", flat=True))
     assert protocols == {push_engine.WATERMELON_PROTOCOL}
     # Incidents: the run's failed statement, then one by one; scene responses: one statement.
-    assert len(inserts_into(captured.captured_queries, Incident)) == 1 + 3
+    # The run's INSERT, then the two valid incidents alone (the clashing one is refused before its INSERT).
+    assert len(inserts_into(captured.captured_queries, Incident)) == 1 + 2
     assert len(inserts_into(captured.captured_queries, SceneResponse)) == 1
