@@ -99,12 +99,14 @@ class Horizon:
 
 
 # The horizon in one statement: the snapshot (and its xmax) is taken before pg_locks is read. A holder's 32-bit
-# xid is widened to the xid8 nearest the snapshot's xmax (transactions are never 2^31 ids apart here).
+# xid is widened to the xid8 nearest the snapshot's xmax (transactions are never 2^31 ids apart here). The pull's
+# own transaction counts as a holder when it has written changes itself (a test's, never a real pull's): they are
+# not final until it commits. The age reported is that of the oldest other holder.
 _HORIZON_SQL = """
 WITH snap AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax),
 writers AS (
     SELECT a.pid FROM pg_locks a
-    WHERE a.locktype = 'advisory' AND a.granted AND a.pid <> pg_backend_pid()
+    WHERE a.locktype = 'advisory' AND a.granted
       AND a.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND a.classid = %(hi)s::oid AND a.objid = %(lo)s::oid AND a.objsubid = 1
 ),
@@ -116,10 +118,10 @@ xids AS (
     WHERE t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock' AND t.granted
       AND t.pid IN (SELECT pid FROM writers)
 ),
-oldest AS (SELECT pid, xid8 FROM xids ORDER BY xid8 LIMIT 1)
-SELECT LEAST(snap.xmax, COALESCE((SELECT xid8 FROM oldest), snap.xmax)),
+oldest_other AS (SELECT pid FROM xids WHERE pid <> pg_backend_pid() ORDER BY xid8 LIMIT 1)
+SELECT LEAST(snap.xmax, COALESCE((SELECT MIN(xid8) FROM xids), snap.xmax)),
        (SELECT EXTRACT(EPOCH FROM clock_timestamp() - s.xact_start)::float
-          FROM pg_stat_activity s WHERE s.pid = (SELECT pid FROM oldest))
+          FROM pg_stat_activity s WHERE s.pid = (SELECT pid FROM oldest_other))
 FROM snap
 """
 
