@@ -136,9 +136,15 @@ def wait_for_stable_horizon(seconds=30):
         if hz.below > newest:
             return
         if time.monotonic() > deadline:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pid, state, now() - xact_start, left(query, 200) FROM pg_stat_activity WHERE pid IN "
+                    "(SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1)"
+                )
+                holders = cursor.fetchall()
             raise AssertionError(
                 f"the pull horizon stayed at {hz.below} (newest change {newest}) for {seconds} s: a sync write "
-                f"has been open for {hz.held_by} s"
+                f"has been open for {hz.held_by} s; advisory lock holders: {holders}"
             )
         time.sleep(0.05)
 

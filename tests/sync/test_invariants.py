@@ -16,7 +16,7 @@ from sync.models import Amendment, Change, Conflict, Mutation, QuarantinedPush, 
 from sync.records import WriteContext, get_for_write, record_create, record_move
 from sync.registry import get_spec
 from sync.services import tombstones_purge
-from tests.support import ON_VIEW, mutation, pull, push
+from tests.support import ON_VIEW, mutation, pull, push, wait_for_stable_horizon
 
 # --- 1. No lost writes ---
 
@@ -397,6 +397,7 @@ def test_invariant_6_out_of_order_commits_are_not_skipped(tfield):
     release.set()
     t1.join()
     assert Change.objects.get(record_id=ids["slow"]).id < fast_row.id  # numbered first, committed last
+    wait_for_stable_horizon()
     page = pull(reader, cursor).json()
     seen |= {c["id"] for c in page["changes"]}
     assert {str(ids["slow"]), str(ids["fast"])} <= seen
