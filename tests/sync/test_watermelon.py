@@ -1,4 +1,4 @@
-"""The WatermelonDB protocol adapter (sync/watermelon.py): wire format and every rule of docs/watermelondb.md."""
+"""The WatermelonDB protocol adapter (sync/watermelon/): wire format and every rule of docs/watermelondb.md."""
 
 import json
 import os
@@ -542,11 +542,17 @@ def test_a_refused_delete_and_a_refused_edit_come_back_to_the_phone_on_its_next_
         edited_away["id"]: "conflict",
     }, answer.json()
     # WatermelonDB marked both as synced: B destroyed its copy of one and holds the losing value in the other.
+    # (Had the answer been lost, B would still hold the deleted one marked as deleted: it is listed in `deleted`
+    # first, which removes it in both cases, and sent back in `created` by the pull after.)
     wait_for_stable_horizon()
-    back = synced(b, b_pull["timestamp"])["changes"]["engagements"]
-    assert [r["id"] for r in back["created"]] == [kept["id"]]
+    after = synced(b, b_pull["timestamp"])
+    back = after["changes"]["engagements"]
+    assert back["deleted"] == [kept["id"]] and back["created"] == []
     assert [r["id"] for r in back["updated"]] == [edited_away["id"]]
     assert back["updated"][0]["disposition"] == "resolved_on_scene"
+    back = synced(b, after["timestamp"])["changes"]["engagements"]
+    assert [r["id"] for r in back["created"]] == [kept["id"]] and back["deleted"] == []
+    assert back["created"][0]["server_version"] == Engagement.objects.get(pk=kept["id"]).version
 
 
 def test_a_rejected_row_sent_again_unchanged_gets_the_same_answer_and_one_quarantine_item(tfield):
