@@ -701,3 +701,32 @@ def test_a_retried_pull_sends_a_record_the_lost_answer_brought_as_created(tfield
     retry = synced(b, b_first["timestamp"])  # the phone never got that answer
     assert [r["id"] for r in table(retry["changes"])["created"]] == [raw["id"]]
     assert table(retry["changes"])["updated"] == []
+
+
+def test_a_first_sync_comes_in_bounded_answers_and_a_change_meanwhile_arrives_as_updated(tfield, settings):
+    """Issue 15, item 6: answers of at most SYNC_WATERMELON_PULL_PAGE records with has_more until the last;
+    every record once; a record changed between two answers comes again, in `updated` (the phone holds it)."""
+    field = tfield
+    settings.SYNC_WATERMELON_PULL_PAGE = 3
+    a = field.api(field.responder)
+    made = [create_engagement(field, a, None)["id"] for _ in range(8)]
+    b = field.api(field.partner)
+    answers, last = [], None
+    while True:
+        body = synced(b, last)
+        answers.append(body)
+        last = body["timestamp"]
+        if len(answers) == 1:
+            first_id = table(body["changes"])["created"][0]["id"]
+            a_pull = synced(a)
+            wm_push(a, updates(edited(pulled_row(a_pull, first_id), beat="20Y")), a_pull["timestamp"])
+            wait_for_stable_horizon()
+        if not body.get("has_more"):
+            break
+    assert all(len(table(x["changes"])["created"]) + len(table(x["changes"])["updated"]) <= 3 for x in answers)
+    assert [bool(x.get("has_more")) for x in answers] == [True] * (len(answers) - 1) + [False]
+    created = [r["id"] for x in answers for r in table(x["changes"])["created"]]
+    assert sorted(created) == sorted(made) and len(created) == len(set(created))
+    updated = [r for x in answers for r in table(x["changes"])["updated"]]
+    assert [(r["id"], r["beat"]) for r in updated] == [(first_id, "20Y")]
+    assert all(not table(x["changes"])["deleted"] for x in answers)
