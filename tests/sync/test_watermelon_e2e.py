@@ -178,3 +178,13 @@ def test_a_first_sync_of_5000_records_comes_in_bounded_answers_each_record_once(
     }
     print("first sync of 5,000 records:", json.dumps(figures))  # the figures docs/watermelondb.md quotes
     assert max(a["bytes"] for a in answers) < 2_000_000
+
+
+def test_the_docs_show_the_app_code_the_end_to_end_test_runs():
+    """docs/watermelondb.md shows tests/watermelon/js/app/*.js character for character, each file once."""
+    doc = DOC.read_text()
+    shown = dict(re.findall(r"<!-- snippet: (\S+) -->\n```js\n(.*?)```\n", doc, re.S))
+    app = sorted(p.relative_to(JS.parents[2]).as_posix() for p in (JS / "app").glob("*.js"))
+    assert sorted(shown) == app
+    for path, code in shown.items():
+        assert code == (JS.parents[2] / path).read_text(), f"docs/watermelondb.md shows an old {path}"
