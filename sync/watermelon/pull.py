@@ -79,7 +79,8 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None, lim
     """One WatermelonDB answer: {changes, timestamp[, has_more][, experimentalStrategy]}."""
     checkpoint = _checkpoint(device, last_pulled_at)
     first = checkpoint is None
-    read = _read_engine(user, device, None if first else checkpoint.cursor, request, limit or page_size())
+    limit = limit or page_size()
+    read = _read_engine(user, device, None if first else checkpoint.cursor, request, limit)
     _add_migration_tables(user, migration_tables, read)
     with transaction.atomic():
         if first:
@@ -92,7 +93,9 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None, lim
         )
         answer = Answer(device, new_checkpoint.pk, first)
         if not first:
-            answer.resends = _add_resends(user, device, read, checkpoint.pk)
+            # A replacement answer holds everything (WatermelonDB destroys what it leaves out).
+            room = float("inf") if read.reset else limit - len(read.entries)
+            answer.resends = _add_resends(user, device, read, checkpoint.pk, room)
             answer.pending = _withheld_deletes(device, read.entries, pushed_through)
         answer.sort(read.entries)
         if read.removed_teams and not first:
@@ -208,8 +211,9 @@ class Resends:
     back: set = field(default_factory=set)  # sent in `created` now (the device has dropped them)
 
 
-def _add_resends(user, device, read, pulled_from):
-    """Put the records to send again into this pull's entries.
+def _add_resends(user, device, read, pulled_from, room):
+    """Put the records to send again into this pull's entries, at most `room` of them (the others wait for the
+    next answer, which `has_more` asks for).
 
     - "held": the device holds values the server did not take: the record as the server has it, in `updated`
       (or `deleted` when this user may no longer see it).
@@ -219,7 +223,7 @@ def _add_resends(user, device, read, pulled_from):
       and once the device pulls from that pull's checkpoint it is sent back in `created`.
     """
     waiting = {}
-    rows = WatermelonShadow.objects.filter(device=device).exclude(resend__in=("", "back"))
+    rows = WatermelonShadow.objects.filter(device=device).exclude(resend__in=("", "back")).order_by("id")
     for record_id, type_name, resend, checkpoint in rows.values_list(
         "record_id", "record_type", "resend", "checkpoint"
     ):
@@ -232,6 +236,9 @@ def _add_resends(user, device, read, pulled_from):
         visible = {r.pk: r for r in scoped_queryset(spec, user).filter(pk__in=list(ids)).select_related("program")}
         for record_id, (resend, checkpoint) in ids.items():
             key, record = (type_name, str(record_id)), visible.get(record_id)
+            if record is not None and key not in read.entries and room <= 0:
+                read.has_more = True
+                continue
             if resend == "gone" and record is not None and 0 < checkpoint <= pulled_from:
                 resends.back.add(record_id)  # the device kept the pull that listed it: send it back
             elif resend == "gone":
@@ -242,6 +249,7 @@ def _add_resends(user, device, read, pulled_from):
             if record is not None and key not in read.entries:
                 read.entries[key] = _upsert(spec, record, user)
                 read.extra.append(read.entries[key])
+                room -= 1
             elif record is None:
                 read.entries.setdefault(key, {"type": type_name, "id": key[1], "op": Change.Op.DELETE, "version": None})
     return resends

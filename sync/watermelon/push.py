@@ -277,7 +277,7 @@ def _apply_push(plan, app_version, request):
         )
         results.extend(outcome["results"])
     records = _records_now(plan)
-    rejected, answers = {}, []
+    rejected, answers, pushed = {}, [], []
     for row, result in zip(plan.rows, results, strict=True):
         answer = {"table": row.table, "id": str(row.rid), "op": row.mutation["op"], "status": result["status"]}
         if result["status"] == "rejected":
@@ -291,8 +291,15 @@ def _apply_push(plan, app_version, request):
                 # The phone has deleted its copy; the server kept the record (a conflict or an amendment).
                 _remember(plan.device, row.rid, row.table, resend="gone")
         else:
-            _remember_pushed(plan, row, records.get(row.rid))
+            pushed.append(_pushed_shadow(plan, row, records.get(row.rid)))
         answers.append(answer)
+    WatermelonShadow.objects.bulk_create(
+        pushed,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["device", "record_id"],
+        update_fields=[f for f in PUSHED_FIELDS if f != "record_id"],
+    )
     return {"experimentalRejectedIds": rejected, "results": answers}
 
 
@@ -310,7 +317,11 @@ def _records_now(plan):
     return records
 
 
-def _remember_pushed(plan, row, server_raw):
+PUSHED_FIELDS = ("record_id", "record_type", "data", "version", "prior_data", "prior_version", "checkpoint",
+                 "resend", "rejected_row", "rejected_mutation")  # fmt: skip
+
+
+def _pushed_shadow(plan, row, server_raw):
     """What the device holds once it marks this row synced: the values it pushed.
 
     Never inferred from the push's status: the row as pushed is compared with the server's. When they differ
@@ -319,8 +330,8 @@ def _remember_pushed(plan, row, server_raw):
     device's next edit; they are a version's values only when every writable column equals the server's."""
     same = server_raw is not None and same_as_server(row.spec, row.raw, server_raw)
     values_of_version = server_raw is not None and same_as_server(row.spec, row.raw, server_raw, writable_only=True)
-    _remember(
-        plan.device, row.rid, row.table, data=canonical_state(row.spec, row.whole),
+    return WatermelonShadow(
+        device=plan.device, record_id=row.rid, record_type=row.spec.name, data=canonical_state(row.spec, row.whole),
         version=server_raw["server_version"] if values_of_version else None, prior_data=None, prior_version=None,
         checkpoint=0, resend="" if same else "held", rejected_row="", rejected_mutation=None,
     )  # fmt: skip

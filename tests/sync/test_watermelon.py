@@ -730,3 +730,25 @@ def test_a_first_sync_comes_in_bounded_answers_and_a_change_meanwhile_arrives_as
     updated = [r for x in answers for r in table(x["changes"])["updated"]]
     assert [(r["id"], r["beat"]) for r in updated] == [(first_id, "20Y")]
     assert all(not table(x["changes"])["deleted"] for x in answers)
+
+
+def test_rows_to_send_again_after_a_large_push_also_come_in_bounded_answers(tfield, settings):
+    """Every created row comes back once (the phone holds server_version 0): after a large push, these too
+    come at most SYNC_WATERMELON_PULL_PAGE at a time."""
+    field = tfield
+    settings.SYNC_WATERMELON_PULL_PAGE = 4
+    api = field.api(field.responder)
+    last = synced(api)["timestamp"]
+    rows = [engagement_raw(field) for _ in range(10)]
+    assert wm_push(api, {"engagements": {"created": rows, "updated": [], "deleted": []}}, last).status_code == 200
+    seen, answers = [], 0
+    while True:
+        body = synced(api, last)
+        answers += 1
+        part = table(body["changes"])
+        assert len(part["created"]) + len(part["updated"]) <= 4 and part["created"] == []
+        seen += [(r["id"], r["server_version"]) for r in part["updated"]]
+        last = body["timestamp"]
+        if not body.get("has_more"):
+            break
+    assert sorted(seen) == sorted((r["id"], 1) for r in rows) and answers >= 3
