@@ -222,37 +222,50 @@ def _add_resends(user, device, read, pulled_from, room):
       marked as deleted" for a `created` row. So it is first listed in `deleted` (which removes it either way),
       and once the device pulls from that pull's checkpoint it is sent back in `created`.
     """
+    resends = Resends()
+    for spec, ids in _waiting(device):
+        visible = {r.pk: r for r in scoped_queryset(spec, user).filter(pk__in=list(ids)).select_related("program")}
+        for record_id, (resend, checkpoint) in ids.items():
+            key, record = (spec.name, str(record_id)), visible.get(record_id)
+            action = _resend_action(resend, checkpoint, record, pulled_from)
+            if action in ("send", "back") and key not in read.entries:
+                if room <= 0:
+                    read.has_more = True
+                    continue
+                read.entries[key] = _upsert(spec, record, user)
+                read.extra.append(read.entries[key])
+                room -= 1
+            if action == "back":
+                resends.back.add(record_id)
+            elif action == "relist":
+                resends.relist.add(record_id)
+                read.entries[key] = {"type": spec.name, "id": key[1], "op": Change.Op.DELETE, "version": None}
+            elif action == "delete":
+                read.entries.setdefault(key, {"type": spec.name, "id": key[1], "op": Change.Op.DELETE, "version": None})
+    return resends
+
+
+def _waiting(device):
+    """[(spec, {record id: (resend, checkpoint)})] of the device's records to send again, in a stable order."""
     waiting = {}
     rows = WatermelonShadow.objects.filter(device=device).exclude(resend__in=("", "back")).order_by("id")
     for record_id, type_name, resend, checkpoint in rows.values_list(
         "record_id", "record_type", "resend", "checkpoint"
     ):
         waiting.setdefault(type_name, {})[record_id] = (resend, checkpoint)
-    resends = Resends()
-    for type_name, ids in waiting.items():
-        spec = next((s for s in ordered_specs() if s.name == type_name), None)
-        if spec is None:
-            continue
-        visible = {r.pk: r for r in scoped_queryset(spec, user).filter(pk__in=list(ids)).select_related("program")}
-        for record_id, (resend, checkpoint) in ids.items():
-            key, record = (type_name, str(record_id)), visible.get(record_id)
-            if record is not None and key not in read.entries and room <= 0:
-                read.has_more = True
-                continue
-            if resend == "gone" and record is not None and 0 < checkpoint <= pulled_from:
-                resends.back.add(record_id)  # the device kept the pull that listed it: send it back
-            elif resend == "gone":
-                read.entries[key] = {"type": type_name, "id": key[1], "op": Change.Op.DELETE, "version": None}
-                if record is not None:
-                    resends.relist.add(record_id)
-                continue
-            if record is not None and key not in read.entries:
-                read.entries[key] = _upsert(spec, record, user)
-                read.extra.append(read.entries[key])
-                room -= 1
-            elif record is None:
-                read.entries.setdefault(key, {"type": type_name, "id": key[1], "op": Change.Op.DELETE, "version": None})
-    return resends
+    specs = {s.name: s for s in ordered_specs()}
+    return [(specs[name], ids) for name, ids in waiting.items() if name in specs]
+
+
+def _resend_action(resend, checkpoint, record, pulled_from):
+    """send: the record in this answer; back: the same, in `created`; relist: its id in `deleted`, to be sent
+    back later; delete: its id in `deleted`, nothing more (this user may no longer see it)."""
+    if record is None:
+        return "delete"
+    if resend != "gone":
+        return "send"
+    # The device kept the pull that listed it (0: not listed yet, or by a pull it did not keep).
+    return "back" if 0 < checkpoint <= pulled_from else "relist"
 
 
 class Answer:
