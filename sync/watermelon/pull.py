@@ -18,7 +18,7 @@ from django.utils import timezone
 from backend.errors import DomainError
 
 from .. import pull as pull_engine
-from ..models import Change, WatermelonCheckpoint, WatermelonShadow
+from ..models import Change, DeviceSyncState, WatermelonCheckpoint, WatermelonShadow
 from ..records import scoped_queryset, to_wire
 from ..registry import ordered_specs
 from .mapping import encode, specs_by_table, table_name
@@ -83,6 +83,9 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None, lim
     read = _read_engine(user, device, None if first else checkpoint.cursor, request, limit)
     _add_migration_tables(user, migration_tables, read)
     with transaction.atomic():
+        # The device's sync lock, as a push takes it: two pulls of one device (overlapping synchronize() calls)
+        # or a pull and a push never rewrite its shadows at the same time.
+        DeviceSyncState.objects.select_for_update().get_or_create(device=device)
         if first:
             WatermelonShadow.objects.filter(device=device).delete()
         else:

@@ -752,3 +752,40 @@ def test_rows_to_send_again_after_a_large_push_also_come_in_bounded_answers(tfie
         if not body.get("has_more"):
             break
     assert sorted(seen) == sorted((r["id"], 1) for r in rows) and answers >= 3
+
+
+def test_two_pulls_of_one_phone_at_the_same_time_both_answer(tfield):
+    """Overlapping synchronize() calls: two pulls of one device from the same timestamp, in two real concurrent
+    transactions. Both answer 200 with the same records; the phone keeps one of them and goes on from it."""
+    import threading
+
+    from django.db import connection
+
+    field = tfield
+    a = field.api(field.responder)
+    first = synced(a)
+    for _ in range(30):
+        create_engagement(field, a, first["timestamp"])
+    wait_for_stable_horizon()
+    device = a.device
+    barrier, answers = threading.Barrier(2), []
+
+    def pull_once():
+        try:
+            api = field.api(field.responder, device)
+            barrier.wait(timeout=10)
+            answers.append(wm_pull(api, first["timestamp"]))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=pull_once) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [r.status_code for r in answers] == [200, 200], [r.content[:300] for r in answers]
+    ids = [sorted(r["id"] for r in table(x.json()["changes"])["updated"]) for x in answers]
+    assert ids[0] == ids[1] and len(ids[0]) == 30
+    kept = min(x.json()["timestamp"] for x in answers)  # WatermelonDB applies the first and aborts the other
+    after = synced(a, kept)
+    assert table(after["changes"])["created"] == []
