@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from backend.errors import DomainError
@@ -94,7 +94,7 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None, lim
         new_checkpoint = WatermelonCheckpoint.objects.create(
             device=device, cursor=read.cursor, pushed_through=pushed_through
         )
-        answer = Answer(device, new_checkpoint.pk, first)
+        answer = Answer(device, new_checkpoint.pk, first, None if first else checkpoint.pk)
         if not first:
             # A replacement answer holds everything (WatermelonDB destroys what it leaves out).
             room = float("inf") if read.reset else limit - len(read.entries)
@@ -179,15 +179,17 @@ def _settle_earlier_pulls(device, checkpoint):
 
 
 def _forget_unkept_pulls(device, last_pulled_at):
-    """A device pulling from an older checkpoint did not keep the later pulls: what they delivered it never
-    held, so its shadows go back to what it held before them."""
+    """A device pulling from an older checkpoint did not keep the later pulls, or it is running two
+    synchronize() calls at once and will keep a later one and abort this one (WatermelonDB checks only when it
+    applies an answer). The shadows those pulls wrote are left as they are, so that either way the device's next
+    pull finds them: a record a later pull brought first is sent in `created` again (see Answer._held), one it
+    brought over a version the device held keeps that version as its prior state (the merge base of an edit
+    made before it), and _remember_pulled overwrites both when this pull brings them again.
+
+    One exception: a record a later pull sent back after a refused delete is listed as deleted again, then sent
+    back, which is right whether or not the device holds it."""
     later = WatermelonShadow.objects.filter(device=device, checkpoint__gt=last_pulled_at)
-    # Records those pulls brought first: the device never held them (the next pull sends them as created).
-    later.filter(prior_version__isnull=True, prior_data__isnull=True, resend="", rejected_row="").delete()
-    # A record sent back (after a refused delete) by a pull the device did not keep: start again from listing
-    # it as deleted, which is right whether or not the device still has it marked as deleted.
-    later.filter(resend="back").update(resend="gone")
-    later.update(version=models.F("prior_version"), data=models.F("prior_data"), checkpoint=0)
+    later.filter(resend="back").update(resend="gone", checkpoint=0)
 
 
 def _withheld_deletes(device, entries, pushed_through):
@@ -274,8 +276,8 @@ def _resend_action(resend, checkpoint, record, pulled_from):
 class Answer:
     """The changes object of one pull, and what it tells about the device's shadows."""
 
-    def __init__(self, device, checkpoint_id, first):
-        self.device, self.checkpoint_id, self.first = device, checkpoint_id, first
+    def __init__(self, device, checkpoint_id, first, pulled_from):
+        self.device, self.checkpoint_id, self.first, self.pulled_from = device, checkpoint_id, first, pulled_from
         self.by_table = specs_by_table()
         self.by_type = {spec.name: spec for spec in self.by_table.values()}
         self.changes = {table: {"created": [], "updated": [], "deleted": []} for table in self.by_table}
@@ -309,6 +311,12 @@ class Answer:
             return set()
         ids = [uuid.UUID(i) for (_, i) in entries]
         holding = WatermelonShadow.objects.filter(device=self.device, record_id__in=ids).exclude(resend="gone")
+        # Brought first by a pull after the one the device pulls from: it may not hold it (see
+        # _forget_unkept_pulls).
+        holding = holding.exclude(
+            checkpoint__gt=self.pulled_from, prior_version__isnull=True, prior_data__isnull=True, resend="",
+            rejected_row="",
+        )  # fmt: skip
         return set(holding.values_list("record_id", flat=True)) - self.resends.back
 
     def drop_removed_teams(self, removed_teams):

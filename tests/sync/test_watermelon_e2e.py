@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -22,7 +23,7 @@ import pytest
 from incidents.models import ContactAttempt, Engagement, FollowUpCase
 from sync.records import scoped_queryset, to_wire
 from sync.watermelon import encode, specs_by_table
-from tests.support import issue_access_token
+from tests.support import issue_access_token, wait_for_stable_horizon
 
 JS = Path(__file__).resolve().parents[1] / "watermelon" / "js"
 DOC = Path(__file__).resolve().parents[2] / "docs" / "watermelondb.md"
@@ -37,8 +38,11 @@ def _node_or_skip():
     return node
 
 
-def run_scenario(live_server, field, scenario, phones, timeout=240):
-    """Run one scenario of e2e.js; phones: {name: (user, device)}. Returns its JSON result."""
+def run_scenario(live_server, field, scenario, phones, timeout=240, end_of_day=None):
+    """Run one scenario of e2e.js; phones: {name: (user, device)}. Returns its JSON result.
+
+    end_of_day: called when the scenario says E2E:END_OF_DAY on stdout (it then waits for a line on stdin).
+    E2E:SETTLE: the test waits until every committed change reaches pulls, then answers."""
     node = _node_or_skip()
     out = Path(tempfile.mkstemp(prefix="e2e-", suffix=".json")[1])
     env = {
@@ -48,11 +52,33 @@ def run_scenario(live_server, field, scenario, phones, timeout=240):
         "PHONES": json.dumps({name: issue_access_token(user, device) for name, (user, device) in phones.items()}),
         "TEAMS": json.dumps({"MACRO": field.team_a.pk, "DVP": field.team_d.pk}),
     }
-    run = subprocess.run([node, "e2e.js", scenario], cwd=JS, env=env, capture_output=True, text=True, timeout=timeout)
-    assert run.returncode == 0, f"e2e.js {scenario} failed:\n{run.stderr[-4000:]}"
+    with tempfile.TemporaryFile("w+") as stderr:
+        proc = subprocess.Popen(
+            [node, "e2e.js", scenario], cwd=JS, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=stderr, text=True,
+        )  # fmt: skip
+        killer = threading.Timer(timeout, proc.kill)
+        killer.start()
+        try:
+            for line in proc.stdout:  # WatermelonDB logs to stdout too
+                if line.strip() == "E2E:END_OF_DAY":
+                    assert end_of_day is not None, f"{scenario} asks for the end of the day"
+                    end_of_day()
+                elif line.strip() == "E2E:SETTLE":
+                    wait_for_stable_horizon()
+                else:
+                    continue
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+            returncode = proc.wait()
+        finally:
+            killer.cancel()
+        stderr.seek(0)
+        logs = stderr.read()
+    assert returncode == 0, f"e2e.js {scenario} failed (rc={returncode}):\n{logs[-4000:]}"
     # WatermelonDB logs "[Sync] Server wants client to create record …, but it already exists locally" and the
     # like when a server sends a record in the wrong bucket: the server must never make it say so.
-    assert "[Sync]" not in run.stderr, run.stderr[-4000:]
+    assert "[Sync]" not in logs, logs[-4000:]
     result = json.loads(out.read_text())
     out.unlink()
     assert result["logged"] == [], result["logged"]
@@ -87,13 +113,19 @@ def test_phones_end_equal_to_the_server_after_lost_answers_overlaps_and_a_day_of
         "D": (field.partner, field.device(field.partner)),
         "E": (field.interrupter, field.device(field.interrupter)),
     }
-    result = run_scenario(live_server, field, "field-day", phones)
+
+    def end_of_day():
+        # Hours later: a deletion held back from a phone with nothing to push (so that WatermelonDB would not
+        # destroy an unsynced edit with it) now reaches it.
+        settings.SYNC_WATERMELON_DELETE_GRACE_HOURS = 0
+
+    result = run_scenario(live_server, field, "field-day", phones, end_of_day=end_of_day)
     for name, (user, _) in phones.items():
         assert_phone_equals_server(name, result["phones"][name], user)
 
     stats = result["stats"]
     assert stats["lostAnswers"] >= 3 and stats["injectedBusy"] == 1 and stats["overlapsAborted"] >= 1, stats
-    assert "D is back" in result["events"]
+    assert "D is back" in result["events"] and "settled" in result["events"]
     notes = [e.notes for e in Engagement.objects.all()]
     assert any("A: left water at the shelter" in n and "B: he declined a ride" in n for n in notes), notes
     assert FollowUpCase.objects.filter(team=field.team_d).count() == 1

@@ -260,3 +260,25 @@ def test_a_refused_delete_whose_answer_arrived_comes_back_without_a_sync_message
     for _ in range(3):
         a.sync()
     assert_equal_to_server(a, "engagements", field.responder)
+
+
+@pytest.mark.serial
+def test_overlapping_syncs_leave_the_server_knowing_what_the_phone_holds(tfield):
+    """Two synchronize() calls at once: both pull from the same timestamp, WatermelonDB applies the first answer
+    and aborts the second, whose pull the server ran after the first sync's push. A record the first answer
+    brought must still count as held: its next change comes in `updated`, not "already exists locally"."""
+    field = tfield
+    a, b = Phone(field.api(field.responder)), Phone(field.api(field.partner))
+    a.sync()
+    rid = b.create("engagements", **engagement(field))
+    b.sync()
+    wait_for_stable_horizon()
+    from_timestamp = a.last
+    a.apply(a.pull())  # the first call's answer, applied
+    aborted = a.api.get(PULL, {"last_pulled_at": from_timestamp, "schema_version": 1})  # the second call's pull
+    assert aborted.status_code == 200
+    b.edit("engagements", rid, beat="20Y")
+    b.sync()
+    a.sync()
+    assert a.rows["engagements"][rid]["beat"] == "20Y"
+    assert_equal_to_server(a, "engagements", field.responder)

@@ -38,6 +38,12 @@ async function phones(names) {
   return names.map((name) => makePhone(name, PHONES[name], serverSchema, FIELD_URL))
 }
 
+// Tell the Python test something on stdout and wait for its line on stdin.
+function askTheTest(what) {
+  process.stdout.write(`E2E:${what}\n`)
+  return new Promise((resolve) => process.stdin.once('data', () => resolve()))
+}
+
 // A sync whose push answer may be lost: the error is the app's to see, nothing else may fail.
 async function trySync(phone, { loseAnswer = false, overlap = false } = {}) {
   phone.network.losePushAnswer = loseAnswer
@@ -171,10 +177,19 @@ async function fieldDay() {
   await trySync(E)
   await trySync(E)
 
-  // Everyone syncs until each has pulled what the others pushed last.
-  for (let pass = 0; pass < 2; pass += 1) {
+  // The day ends: the test lets the time pass after which a deletion reaches a phone with nothing to push
+  // (SYNC_WATERMELON_DELETE_GRACE_HOURS). Then everyone syncs until two whole rounds bring nothing and send
+  // nothing. Before each round the test waits until every change committed so far reaches pulls (a change
+  // does once every transaction older than it has ended, on the whole database server).
+  await askTheTest('END_OF_DAY')
+  let quiet = 0
+  for (let pass = 0; pass < 15 && quiet < 2; pass += 1) {
+    await askTheTest('SETTLE')
+    const before = stats.pulledRecords + stats.pushes
     for (const phone of [...van, E]) await trySync(phone)
+    quiet = stats.pulledRecords + stats.pushes === before ? quiet + 1 : 0
   }
+  note(quiet >= 2 ? 'settled' : 'did not settle')
   return { A, B, C, D, E }
 }
 
@@ -236,7 +251,7 @@ async function main() {
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(0), // (stdin stays open for askTheTest)
   (error) => {
     console.error(error && error.stack ? error.stack : error)
     process.exit(1)

@@ -18,7 +18,7 @@ for (const level of ['warn', 'error']) {
   }
 }
 
-const stats = { requests: 0, busy: 0, lostAnswers: 0, injectedBusy: 0, overlapsAborted: 0 }
+const stats = { requests: 0, busy: 0, lostAnswers: 0, injectedBusy: 0, overlapsAborted: 0, pulledRecords: 0, pushes: 0 }
 
 function makePhone(name, token, serverSchema, baseUrl) {
   const database = makeDatabase(
@@ -46,6 +46,13 @@ function makePhone(name, token, serverSchema, baseUrl) {
     stats.requests += 1
     const response = await fetch(url, options)
     if (response.status === 503) stats.busy += 1
+    if (push && response.ok) stats.pushes += 1
+    if (!push && response.ok && String(url).includes('/watermelon/pull')) {
+      const body = await response.clone().json()
+      for (const part of Object.values(body.changes)) {
+        stats.pulledRecords += part.created.length + part.updated.length + part.deleted.length
+      }
+    }
     if (push && response.ok && network.losePushAnswer) {
       network.losePushAnswer = false
       stats.lostAnswers += 1
