@@ -245,6 +245,8 @@ SYNC_PUSH_RETRY_AFTER_MAX = env.int("SYNC_PUSH_RETRY_AFTER_MAX", default=60)
 SYNC_WATERMELON_DELETE_GRACE_HOURS = env.float("SYNC_WATERMELON_DELETE_GRACE_HOURS", default=12)
 # WatermelonDB pushes every local change at once; larger pushes get 413 (the app then syncs more often).
 SYNC_WATERMELON_MAX_PUSH_RECORDS = env.int("SYNC_WATERMELON_MAX_PUSH_RECORDS", default=5000)
+# At most this many records in one WatermelonDB pull answer; more waiting: `has_more`, and the app syncs again.
+SYNC_WATERMELON_PULL_PAGE = env.int("SYNC_WATERMELON_PULL_PAGE", default=1000)
 
 # --- Celery -----------------------------------------------------------------
 # With no broker configured, `make run` uses kombu's filesystem transport and

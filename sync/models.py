@@ -268,9 +268,14 @@ class WatermelonShadow(models.Model):
     checkpoint = models.BigIntegerField(default=0)
     record_type = models.CharField(max_length=32, blank=True)
     # The device holds values the server did not take (a conflict, an amendment, a delete that was refused, a
-    # replayed or dismissed rejection): the next pull sends the record as the server has it. "held": the device
-    # still has the record; "gone": it deleted it. Cleared once the device pulls past the pull that sent it.
-    resend = models.CharField(max_length=4, blank=True, choices=[("held", "held"), ("gone", "gone")])
+    # replayed or dismissed rejection, a row pushed that differs from what the server then holds): the next pull
+    # sends the record as the server has it. "held": the device still has the record (sent in `updated`).
+    # "gone": it deleted it, perhaps without hearing the answer: listed in `deleted` by the pull of `checkpoint`,
+    # then sent "back" in `created` by a pull from that checkpoint on. "held" and "back" are cleared once the
+    # device pulls past the pull that sent the record.
+    resend = models.CharField(
+        max_length=4, blank=True, choices=[("held", "held"), ("gone", "gone"), ("back", "back")]
+    )
     # A rejected row: its fingerprint and the mutation that holds it in quarantine, so that the same row sent
     # again (WatermelonDB resends what was rejected at every sync) gets the same answer, not a new quarantine item.
     rejected_row = models.CharField(max_length=64, blank=True)

@@ -43,7 +43,7 @@ from .records import (
 from .registry import get_spec
 
 OPS = {"create", "update", "delete"}
-# Mutations of WatermelonDB's protocol (sync/watermelon.py) carry a base snapshot instead of a base version.
+# Mutations of WatermelonDB's protocol (sync/watermelon/) carry a base snapshot instead of a base version.
 WATERMELON_PROTOCOL = 1001
 
 
@@ -145,7 +145,7 @@ def _apply(user, device, app_version, mutation, request, deferred, create=record
         causal=True,
     )
     if mutation.protocol == WATERMELON_PROTOCOL and isinstance(payload.get("_base"), dict):
-        # The WatermelonDB adapter's merge base: what the device held before its edit (sync/watermelon.py).
+        # The WatermelonDB adapter's merge base: what the device held before its edit (sync/watermelon/).
         ctx.base_data = payload["_base"]
     fields = payload.get("fields") or {}
     if mutation.op == "create":

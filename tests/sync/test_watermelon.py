@@ -1,4 +1,4 @@
-"""The WatermelonDB protocol adapter (sync/watermelon.py): wire format and every rule of docs/watermelondb.md."""
+"""The WatermelonDB protocol adapter (sync/watermelon/): wire format and every rule of docs/watermelondb.md."""
 
 import json
 import os
@@ -542,11 +542,17 @@ def test_a_refused_delete_and_a_refused_edit_come_back_to_the_phone_on_its_next_
         edited_away["id"]: "conflict",
     }, answer.json()
     # WatermelonDB marked both as synced: B destroyed its copy of one and holds the losing value in the other.
+    # (Had the answer been lost, B would still hold the deleted one marked as deleted: it is listed in `deleted`
+    # first, which removes it in both cases, and sent back in `created` by the pull after.)
     wait_for_stable_horizon()
-    back = synced(b, b_pull["timestamp"])["changes"]["engagements"]
-    assert [r["id"] for r in back["created"]] == [kept["id"]]
+    after = synced(b, b_pull["timestamp"])
+    back = after["changes"]["engagements"]
+    assert back["deleted"] == [kept["id"]] and back["created"] == []
     assert [r["id"] for r in back["updated"]] == [edited_away["id"]]
     assert back["updated"][0]["disposition"] == "resolved_on_scene"
+    back = synced(b, after["timestamp"])["changes"]["engagements"]
+    assert [r["id"] for r in back["created"]] == [kept["id"]] and back["deleted"] == []
+    assert back["created"][0]["server_version"] == Engagement.objects.get(pk=kept["id"]).version
 
 
 def test_a_rejected_row_sent_again_unchanged_gets_the_same_answer_and_one_quarantine_item(tfield):
@@ -696,3 +702,92 @@ def test_a_retried_pull_sends_a_record_the_lost_answer_brought_as_created(tfield
     retry = synced(b, b_first["timestamp"])  # the phone never got that answer
     assert [r["id"] for r in table(retry["changes"])["created"]] == [raw["id"]]
     assert table(retry["changes"])["updated"] == []
+
+
+def test_a_first_sync_comes_in_bounded_answers_and_a_change_meanwhile_arrives_as_updated(tfield, settings):
+    """Issue 15, item 6: answers of at most SYNC_WATERMELON_PULL_PAGE records with has_more until the last;
+    every record once; a record changed between two answers comes again, in `updated` (the phone holds it)."""
+    field = tfield
+    settings.SYNC_WATERMELON_PULL_PAGE = 3
+    a = field.api(field.responder)
+    made = [create_engagement(field, a, None)["id"] for _ in range(8)]
+    wait_for_stable_horizon()  # else the stream sends again, in `updated`, what the first answer's backfill sent
+    b = field.api(field.partner)
+    answers, last = [], None
+    while True:
+        body = synced(b, last)
+        answers.append(body)
+        last = body["timestamp"]
+        if len(answers) == 1:
+            first_id = table(body["changes"])["created"][0]["id"]
+            a_pull = synced(a)
+            wm_push(a, updates(edited(pulled_row(a_pull, first_id), beat="20Y")), a_pull["timestamp"])
+            wait_for_stable_horizon()
+        if not body.get("has_more"):
+            break
+    assert all(len(table(x["changes"])["created"]) + len(table(x["changes"])["updated"]) <= 3 for x in answers)
+    assert [bool(x.get("has_more")) for x in answers] == [True] * (len(answers) - 1) + [False]
+    created = [r["id"] for x in answers for r in table(x["changes"])["created"]]
+    assert sorted(created) == sorted(made) and len(created) == len(set(created))
+    updated = [r for x in answers for r in table(x["changes"])["updated"]]
+    assert [(r["id"], r["beat"]) for r in updated] == [(first_id, "20Y")]
+    assert all(not table(x["changes"])["deleted"] for x in answers)
+
+
+def test_rows_to_send_again_after_a_large_push_also_come_in_bounded_answers(tfield, settings):
+    """Every created row comes back once (the phone holds server_version 0): after a large push, these too
+    come at most SYNC_WATERMELON_PULL_PAGE at a time."""
+    field = tfield
+    settings.SYNC_WATERMELON_PULL_PAGE = 4
+    api = field.api(field.responder)
+    last = synced(api)["timestamp"]
+    rows = [engagement_raw(field) for _ in range(10)]
+    assert wm_push(api, {"engagements": {"created": rows, "updated": [], "deleted": []}}, last).status_code == 200
+    seen, answers = [], 0
+    while True:
+        body = synced(api, last)
+        answers += 1
+        part = table(body["changes"])
+        assert len(part["created"]) + len(part["updated"]) <= 4 and part["created"] == []
+        seen += [(r["id"], r["server_version"]) for r in part["updated"]]
+        last = body["timestamp"]
+        if not body.get("has_more"):
+            break
+    assert sorted(seen) == sorted((r["id"], 1) for r in rows) and answers >= 3
+
+
+def test_two_pulls_of_one_phone_at_the_same_time_both_answer(tfield):
+    """Overlapping synchronize() calls: two pulls of one device from the same timestamp, in two real concurrent
+    transactions. Both answer 200 with the same records; the phone keeps one of them and goes on from it."""
+    import threading
+
+    from django.db import connection
+
+    field = tfield
+    a = field.api(field.responder)
+    first = synced(a)
+    for _ in range(30):
+        create_engagement(field, a, first["timestamp"])
+    wait_for_stable_horizon()
+    device = a.device
+    barrier, answers = threading.Barrier(2), []
+
+    def pull_once():
+        try:
+            api = field.api(field.responder, device)
+            barrier.wait(timeout=10)
+            answers.append(wm_pull(api, first["timestamp"]))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=pull_once) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [r.status_code for r in answers] == [200, 200], [r.content[:300] for r in answers]
+    ids = [sorted(r["id"] for r in table(x.json()["changes"])["updated"]) for x in answers]
+    assert ids[0] == ids[1] and len(ids[0]) == 30
+    kept = min(x.json()["timestamp"] for x in answers)  # WatermelonDB applies the first and aborts the other
+    after = synced(a, kept)
+    assert table(after["changes"])["created"] == []
