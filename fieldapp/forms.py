@@ -137,10 +137,32 @@ RULES = {
     ],
 }
 
-# Help shown under a field when the model has none.
+# Help for a crew member, where the model's help text is written for developers (it wins over the model's).
 HELP = {
     "persons": "Alias or initials only, never a name.",
+    "supplies": "Tap + for each item handed out.",
+    "people_reached": "How many people of each group you reached.",
+    "victims": "Status and age band of each person hurt.",
+    "status_timeline": "Each status change of the unit, with its time.",
+    "calls_offered": "Calls dispatch offered the unit, and whether it took them.",
     "never_share_with_police": "Keep this record from any police request.",
+}
+
+# Labels of the members of JSON list items (persons, referrals, victims, timeline, calls).
+MEMBER_LABELS = {
+    "alias": "Alias",
+    "initials": "Initials",
+    "age_band": "Age band",
+    "name": "Name",
+    "to": "Referred to",
+    "kind": "Kind",
+    "status": "Status",
+    "at": "At",
+    "cad_number": "CAD number",
+    "offered_at": "Offered at",
+    "call_type": "Call type",
+    "decision": "Decision",
+    "decline_reason": "Decline reason",
 }
 
 PROGRAM_LABELS = dict(Program.Code.choices)
@@ -201,7 +223,7 @@ def describe_field(spec, name, policy):
         "kind": kind,
         "required": not (f.blank or f.null or f.has_default()),
         "policy": policy,
-        "help": _(str(f.help_text or HELP.get(name, ""))) if (f.help_text or HELP.get(name)) else "",
+        "help": _(str(HELP.get(name) or f.help_text)) if (f.help_text or HELP.get(name)) else "",
     }
     if getattr(f, "max_length", None):
         out["max_length"] = f.max_length
@@ -224,7 +246,7 @@ def describe_field(spec, name, policy):
             out["item_required"] = list(item.get("required", []))
             out["members"] = {}
             for member, member_shape in item.get("properties", {}).items():
-                m = {"label": _(member.replace("_", " ").capitalize())}
+                m = {"label": _(MEMBER_LABELS.get(member) or member.replace("_", " ").capitalize())}
                 if (spec.name, f"{name}.{member}") in JSON_CHOICES:
                     m["choices"] = _choices(JSON_CHOICES[(spec.name, f"{name}.{member}")])
                 if "maxLength" in member_shape:
