@@ -1,5 +1,6 @@
 """The field app at /app/ in headless Chromium, used as a crew member would: taps, offline, reloads."""
 
+import re
 import time
 import uuid
 from pathlib import Path
@@ -55,10 +56,16 @@ class Phone:
     def offline(self, value=True):
         self.context.set_offline(value)
 
-    def sync(self):
+    def sync(self, seconds=30):
+        """Tap "Sync now" and wait until a sync that started after the tap has finished."""
         self.page.get_by_role("button", name="Sync now").click()
+        wanted = int(self.page.get_attribute("body", "data-sync-requested"))
+        deadline = time.monotonic() + seconds
+        while int(self.page.get_attribute("body", "data-synced") or 0) < wanted:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}: the sync asked for did not finish in {seconds} s")
+            time.sleep(0.05)
         self.page.get_by_text("All edits synced").wait_for()
-        self.page.get_by_text("Syncing…").wait_for(state="hidden")
 
     def shot(self, name):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -145,9 +152,14 @@ def test_sign_in_log_on_view_and_the_supervisor_sees_it(tfield, live_server, bro
     supervisor.get_by_role("button", name="Return to crew").click()
     supervisor.get_by_text("Shift log returned to the crew.").wait_for()
     supervisor.close()
-    phone.sync()
-    phone.page.get_by_role("link", name="Field records").click()
-    phone.page.get_by_role("link", name="Your supervisor returned this shift log").click()
+    returned = phone.page.get_by_role("link", name="Your supervisor returned this shift log")
+
+    def shows_the_return():
+        phone.page.get_by_role("link", name="Field records").click()
+        return returned.count() == 1
+
+    sync_until(phone, shows_the_return)
+    returned.click()
     comment = phone.page.locator("#return-comment")
     comment.get_by_text("Add the cross street for the bus stop contact.").wait_for()
     assert phone.page.evaluate("document.activeElement.id") == "return-comment"
@@ -238,11 +250,11 @@ def test_two_partners_edit_one_engagement_offline_and_the_conflict_is_said_in_wo
     emt.offline(False)
     emt.sync()
     specialist.offline(False)
-    specialist.sync()
-    specialist.page.get_by_text(
+    said = specialist.page.get_by_text(
         "Someone else changed Disposition first. The server kept their value (Transported); "
         "yours (Resolved on scene) went to the supervisor for review."
-    ).wait_for()
+    )
+    sync_until(specialist, lambda: said.count() == 1)
     specialist.page.get_by_text("Your edit was combined with changes made on another phone (Needs).").wait_for()
     specialist.shot("07-conflict-in-words")
     emt.sync()
@@ -361,3 +373,116 @@ def test_a_rejected_edit_is_shown_fixed_in_the_form_and_resent(tfield, live_serv
     coordinator.page.get_by_role("link", name="New incident").click()
     coordinator.page.get_by_label("Police case number").wait_for()
     coordinator.close()
+
+
+def test_session_end_busy_server_unknown_answers_revocation_and_sign_out(tfield, live_server, browser, phones):
+    """The protocol's hard answers, seen from the app: nothing is lost, and the reason is on screen."""
+    import json
+
+    from responders.models import Device, TokenFamily
+
+    with_password(tfield.responder)
+    phone = Phone(browser, live_server, "emt", phones).open().sign_in(tfield.responder)
+    page = phone.page
+    start_shift(phone)
+    phone.sync()
+
+    # A session that ended on the server: sign in again, and the edit made meanwhile is still there.
+    phone.offline()
+    log_on_view(page, alias="Eve")
+    TokenFamily.objects.filter(user=tfield.responder).update(revoked_at="2026-12-01T00:00:00Z")
+    phone.offline(False)
+    page.get_by_text("Your session ended. Sign in again to sync; your edits are kept.").wait_for()
+    assert Engagement.objects.count() == 0
+    device_id = page.evaluate(
+        """() => new Promise((ok) => { const r = indexedDB.open('field-records'); r.onsuccess = () => {
+          const q = r.result.transaction('meta').objectStore('meta').get('devices');
+          q.onsuccess = () => ok(JSON.stringify(q.result.v)); }; })"""
+    )
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("All edits synced").wait_for()
+    assert Engagement.objects.get().persons == [{"alias": "Eve", "age_band": "35_44"}]
+    assert Device.objects.filter(user=tfield.responder).count() == 1  # the same device id after re-sign-in
+    assert str(Device.objects.get(user=tfield.responder).pk) == json.loads(device_id)[tfield.responder.username]
+
+    # A busy server (503 + Retry-After), then an answer status this app does not know: kept, said, resent.
+    calls = []
+
+    def busy_then_unknown(route):
+        calls.append(route.request.post_data_json["mutations"][0]["mutation_id"])
+        if len(calls) == 1:
+            route.fulfill(status=503, headers={"Retry-After": "1"}, json={"code": "server_busy", "message": "Busy."})
+        elif len(calls) == 2:
+            body = route.fetch().json()
+            for result in body["results"]:
+                result["status"] = "reviewed_later"
+            route.fulfill(status=200, json=body)
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/sync/push", busy_then_unknown)
+    log_on_view(page, alias="Finn")
+    page.get_by_text("The server is busy; trying again in 1 s.").wait_for()
+    page.get_by_text("which this app does not know. The edit is kept and will be sent again.").wait_for()
+    page.get_by_text("1 edit waiting to sync").wait_for()
+    phone.sync()
+    assert len(set(calls)) == 1 and len(calls) == 3  # one edit, sent three times, never with a new id
+    assert Engagement.objects.filter(persons__0__alias="Finn").count() == 1
+    page.unroute("**/api/v1/sync/push")
+
+    # An expired cursor: the app pulls again from the start and keeps everything it should.
+    expired = []
+
+    def cursor_expired(route):
+        if "cursor=" in route.request.url and not expired:
+            expired.append(route.request.url)
+            route.fulfill(status=410, json={"code": "cursor_expired", "message": "Start again."})
+        else:
+            route.continue_()
+
+    pulls = re.compile(r"/api/v1/sync/pull\?")
+    page.route(pulls, cursor_expired)
+    phone.sync()
+    assert expired
+    page.get_by_role("link", name="Eve").wait_for()
+    page.get_by_role("link", name="Finn").wait_for()
+    page.unroute(pulls)
+
+    # Signing out with an edit not yet sent warns first.
+    phone.offline()
+    log_on_view(page, alias="Gus")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_text("1 edits have not reached the server.").wait_for()
+    phone.shot("11-sign-out-warning")
+    page.get_by_role("button", name="Stay signed in").click()
+    phone.offline(False)
+    phone.sync()
+    assert Engagement.objects.count() == 3
+
+    # A revoked phone stops syncing and says why.
+    Device.objects.filter(user=tfield.responder).update(revoked_at="2026-12-01T00:00:00Z")
+    page.get_by_role("button", name="Sync now").click()
+    page.get_by_text("This phone was revoked: syncing stopped. Ask your supervisor.").wait_for()
+    assert page.get_by_role("button", name="Sync now").is_disabled()
+    phone.close()
+
+
+def test_spanish_and_375_px_without_sideways_scrolling(tfield, live_server, browser, phones):
+    with_password(tfield.interrupter)
+    phone = Phone(browser, live_server, "interrupter", phones).open()
+    page = phone.page
+    page.get_by_label("Language").select_option("es")
+    page.get_by_label("Usuario").fill(tfield.interrupter.username)
+    page.get_by_label("Contraseña").fill(PASSWORD)
+    page.get_by_role("button", name="Entrar").click()
+    page.get_by_text("Todo sincronizado").wait_for()
+    page.get_by_role("link", name="Nuevo incidente").click()
+    page.get_by_role("button", name="Tiroteo").wait_for()  # a label from the server's Spanish forms
+    page.get_by_text("Número de incidente DVP").wait_for()
+    phone.shot("12-spanish-incident")
+    for screen in ("#/", "#/sync", "#/incident/new", "#/case/new"):
+        page.goto(phone.url + screen)
+        page.wait_for_selector("body[data-ready=true]")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], screen
+    phone.close()

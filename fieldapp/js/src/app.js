@@ -216,6 +216,7 @@ async function signIn(username, password) {
 }
 
 async function signOutFlow() {
+  S.live = false;
   const c = await counts(S.session.username);
   const unsent = c.outbox + c.rejected;
   if (unsent && navigator.onLine) {
@@ -704,6 +705,7 @@ function render() {
 
 async function renderNow() {
   S.dirty = false;
+  S.renderedHash = location.hash;
   if (!S.session) return signInScreen(state.sessionEnded ? t("sessionEnded") : "");
   const [path, query] = (location.hash.slice(1) || "/").split("?");
   const params = new URLSearchParams(query || "");
@@ -736,9 +738,10 @@ onChange(() => {
   }
   clearTimeout(liveTimer);
   liveTimer = setTimeout(() => {
-    // Lists follow the data as it syncs, unless the person has started typing on this screen.
-    if (S.live && !S.dirty) render();
-    else refreshBar();
+    // Lists follow the data as it syncs, unless the person has started typing on this screen. Decided when
+    // the refresh's turn comes, so it never redraws a form opened in the meantime.
+    const refresh = () => (S.live && !S.dirty && S.renderedHash === location.hash ? renderNow() : refreshBar());
+    rendering = rendering.then(refresh, refresh);
   }, 100);
 });
 

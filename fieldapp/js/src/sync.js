@@ -128,6 +128,10 @@ async function settle(owner, entry, result) {
       await db.outbox.put(next);
     }
   }
+  if (DONE.has(status) || status === "rejected") {
+    // An earlier "unknown answer" notice for this edit is settled now.
+    await db.notices.where("owner").equals(owner).filter((n) => n.kind === "unknown" && n.mutation_id === entry.mutation_id).delete();
+  }
   if (DONE.has(status) && status !== "amendment") {
     const rec = await db.records.get(entry.key);
     if (rec) {
@@ -162,7 +166,7 @@ async function settle(owner, entry, result) {
   } else if (!DONE.has(status)) {
     // An answer this app does not know: keep the edit (never lose it) and say so once.
     if (entry.lastStatus !== status) {
-      await addNotice(owner, { kind: "unknown", ...label, status: String(status) });
+      await addNotice(owner, { kind: "unknown", ...label, status: String(status), mutation_id: entry.mutation_id });
     }
     entry.lastStatus = status;
     await db.outbox.put(entry);
@@ -342,40 +346,61 @@ let timer = null;
 export function requestSync(delay = 300) {
   clearTimeout(timer);
   timer = setTimeout(() => {
-    sync().catch(() => {});
+    // A background trigger during a sync waits for it to end, then runs once (an edit made meanwhile is sent).
+    if (running) running.finally(() => requestSync(500));
+    else sync().catch(() => {});
   }, delay);
 }
 
-export async function sync() {
-  if (running) return running;
-  running = (async () => {
-    const s = await session();
-    if (!s || state.stopped) return;
-    if (!navigator.onLine) {
-      state.error = "offline";
-      emit();
-      return;
-    }
-    if (state.retryAt && Date.now() < state.retryAt) return;
-    state.syncing = true;
-    state.error = null;
-    emit();
-    try {
-      await sendReplays(s.username);
-      await pushOutbox(s.username, s);
-      await pullAll(s.username);
-      await setMeta(`lastSync:${s.username}`, now());
-      state.retryAt = null;
-    } catch (exc) {
-      await failed(exc, s);
-    } finally {
-      state.syncing = false;
-      emit();
-    }
-  })().finally(() => {
-    running = null;
-  });
+// Every call asks for a sync that starts after it; calls during a sync get one more run after it.
+// <body data-sync-requested data-synced> let a test (or a person with dev tools) see when it has run.
+let requested = 0;
+let covered = 0;
+
+export function sync() {
+  requested += 1;
+  document.body.dataset.syncRequested = String(requested);
+  if (!running) running = runAll();
   return running;
+}
+
+async function runAll() {
+  try {
+    while (covered < requested) {
+      const upTo = requested;
+      await runOnce();
+      covered = upTo;
+      document.body.dataset.synced = String(covered);
+    }
+  } finally {
+    running = null;
+  }
+}
+
+async function runOnce() {
+  const s = await session();
+  if (!s || state.stopped) return;
+  if (!navigator.onLine) {
+    state.error = "offline";
+    emit();
+    return;
+  }
+  if (state.retryAt && Date.now() < state.retryAt) return;
+  state.syncing = true;
+  state.error = null;
+  emit();
+  try {
+    await sendReplays(s.username);
+    await pushOutbox(s.username, s);
+    await pullAll(s.username);
+    await setMeta(`lastSync:${s.username}`, now());
+    state.retryAt = null;
+  } catch (exc) {
+    await failed(exc, s);
+  } finally {
+    state.syncing = false;
+    emit();
+  }
 }
 
 async function failed(exc, s) {
