@@ -5,7 +5,6 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -33,7 +32,8 @@ def supervisor_required(view):
     def wrapped(request, *args, **kwargs):
         teams = selectors.reviewable_team_ids(request.user)
         if not teams:
-            raise PermissionDenied("These pages are for supervisors and program admins.")
+            # A crew member who came here is pointed to the field app, in a page rather than an API error.
+            return render(request, "review/not_supervisor.html", status=403)
         request.review_teams = teams
         try:
             return view(request, *args, **kwargs)
