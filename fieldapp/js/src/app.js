@@ -142,6 +142,11 @@ async function layout(title, ...content) {
   }
   const shown = S.shown && S.shown.until > Date.now() ? S.shown : null;
   const flash = shown ? h("p", shown.bad ? { class: "alert", role: "alert" } : { class: "flash", role: "status" }, shown.text) : null;
+  if (S.refreshing) {
+    S.refreshing = false;
+    // A refresh that syncing asked for is dropped if the person touched the screen while it was built.
+    if (S.dirty) return refreshBar();
+  }
   const main = h("main", { id: "main", tabindex: "-1" }, flash, h("h1", {}, title), content);
   root().replaceChildren(h("a", { class: "skip", href: "#main" }, "Skip to content"), header, await syncBar(), main);
 }
@@ -196,6 +201,7 @@ async function loadForms() {
 }
 
 async function signIn(username, password) {
+  state.sessionEnded = false; // before any await: a sync event meanwhile must not send us back to sign-in
   const deviceId = await deviceIdFor(username);
   const pair = await login({
     username, password, device_id: deviceId, device_name: t("deviceName"), platform: "web", app_version: APP_VERSION,
@@ -217,6 +223,7 @@ async function signIn(username, password) {
 
 async function signOutFlow() {
   S.live = false;
+  S.dirty = true;
   const c = await counts(S.session.username);
   const unsent = c.outbox + c.rejected;
   if (unsent && navigator.onLine) {
@@ -225,11 +232,17 @@ async function signOutFlow() {
   const left = (await counts(S.session.username));
   const n = left.outbox + left.rejected;
   if (!n) return signOut();
-  await layout(t("signOut"),
-    h("p", { class: "alert", role: "alert" }, t("signOutWarn", { n })),
-    h("div", { class: "row" },
-      h("button", { type: "button", class: "danger", onclick: signOut }, t("signOutConfirm")),
-      h("button", { type: "button", class: "primary", onclick: () => go("#/") }, t("keepSignedIn"))));
+  const warn = () => {
+    S.live = false;
+    S.dirty = true; // stays until the person answers
+    return layout(t("signOut"),
+      h("p", { class: "alert", role: "alert" }, t("signOutWarn", { n })),
+      h("div", { class: "row" },
+        h("button", { type: "button", class: "danger", onclick: signOut }, t("signOutConfirm")),
+        h("button", { type: "button", class: "primary", onclick: () => render() }, t("keepSignedIn"))));
+  };
+  rendering = rendering.then(warn, warn); // after any render already under way
+  return rendering;
 }
 
 async function signOut() {
@@ -699,12 +712,14 @@ async function syncScreen() {
 // Renders run one after another, so a slow render of an earlier screen never lands over a later one.
 let rendering = Promise.resolve();
 function render() {
-  rendering = rendering.then(renderNow, renderNow);
+  const next = () => renderNow();
+  rendering = rendering.then(next, next);
   return rendering;
 }
 
-async function renderNow() {
+async function renderNow({ refresh = false } = {}) {
   S.dirty = false;
+  S.refreshing = refresh;
   S.renderedHash = location.hash;
   if (!S.session) return signInScreen(state.sessionEnded ? t("sessionEnded") : "");
   const [path, query] = (location.hash.slice(1) || "/").split("?");
@@ -732,15 +747,18 @@ onChange(() => {
     return;
   }
   if (state.sessionEnded) {
-    S.session = null;
-    render();
+    if (S.session) {
+      S.session = null;
+      render();
+    }
     return;
   }
   clearTimeout(liveTimer);
   liveTimer = setTimeout(() => {
     // Lists follow the data as it syncs, unless the person has started typing on this screen. Decided when
     // the refresh's turn comes, so it never redraws a form opened in the meantime.
-    const refresh = () => (S.live && !S.dirty && S.renderedHash === location.hash ? renderNow() : refreshBar());
+    const refresh = () =>
+      S.live && !S.dirty && S.renderedHash === location.hash ? renderNow({ refresh: true }) : refreshBar();
     rendering = rendering.then(refresh, refresh);
   }, 100);
 });

@@ -255,8 +255,12 @@ async function sendReplays(owner) {
       } else {
         await db.rejected.delete(r.mutation_id);
         const rec = await db.records.get(r.key);
-        if (rec && !rec.server) Object.assign(rec.data, r.replay.fields);
-        if (rec) await db.records.put(rec);
+        if (rec && result.status !== "amendment") {
+          // Shown as sent until the pull brings the record back (it can lag behind).
+          const version = result.version || (rec.server ? rec.server.version + 1 : 1);
+          rec.acked = { version, fields: { ...(rec.acked?.fields || {}), ...clone(r.replay.fields) } };
+          await db.records.put(rec);
+        }
         if (result.status === "conflict" || result.status === "merged" || result.status === "amendment") {
           await settleNoticeOnly(owner, r, result);
         }
