@@ -194,3 +194,23 @@ def test_spanish_labels_and_a_version_that_does_not_depend_on_the_language(clien
 def test_forms_are_in_the_openapi_schema(client):
     schema = client.get("/api/schema/?format=json").json()
     assert "get" in schema["paths"]["/api/v1/forms"]
+
+
+def test_every_label_help_and_rule_message_has_a_spanish_translation(client):
+    """A new field, choice or rule without Spanish fails here, not in front of a Spanish-speaking crew."""
+
+    def strings(body):
+        out = []
+        for form in body["types"]:
+            out.append(form["label"])
+            for f in form["fields"]:
+                out += [f["label"], f["help"]] + [c["label"] for c in f.get("choices", [])]
+                for member in f.get("members", {}).values():
+                    out += [member["label"]] + [c["label"] for c in member.get("choices", [])]
+            out += [rule["message"] for rule in form["rules"]]
+        return out
+
+    same_in_both = {"18–24", "25–34", "35–44", "45–54", "55–64", "Alias", "Hospital", "No", ""}
+    en = strings(client.get("/api/v1/forms?lang=en").json())
+    es = strings(client.get("/api/v1/forms?lang=es").json())
+    assert sorted({a for a, b in zip(en, es, strict=True) if a == b} - same_in_both) == []

@@ -560,7 +560,7 @@ async function dvpHome() {
         e.target.setAttribute("aria-expanded", String(!quick.hidden));
       } }, t("contactAttempt")), quick));
   });
-  return layout(t("appName"),
+  return layout(t("dvpHome"),
     await noticesSection(),
     h("section", { "aria-labelledby": "cases-h" }, h("h2", { id: "cases-h" }, t("cases")),
       cases.length ? h("ul", { class: "cards" }, caseCards) : h("p", {}, t("noCases")),

@@ -46,7 +46,7 @@ const CATALOGUE = {
     fixErrors: "Fix the highlighted fields.", recordOf: "Record", mustBeBefore: "must not be before",
     add: "Add", remove: "Remove", counterMinus: "One fewer", counterPlus: "One more",
     yes: "Yes", no: "No", none: "—", teamLabel: "Team", risk: "Risk", choose: "Choose…",
-    deviceName: "Field app", macro: "MACRO", dvp: "DVP",
+    dvpHome: "Follow-ups and incidents", deviceName: "Field app", macro: "MACRO", dvp: "DVP",
   },
   es: {
     appName: "Registros de campo",
@@ -94,7 +94,7 @@ const CATALOGUE = {
     fixErrors: "Corrija los campos marcados.", recordOf: "Registro", mustBeBefore: "no puede ser antes de",
     add: "Agregar", remove: "Quitar", counterMinus: "Uno menos", counterPlus: "Uno más",
     yes: "Sí", no: "No", none: "—", teamLabel: "Equipo", risk: "Riesgo", choose: "Elegir…",
-    deviceName: "App de campo", macro: "MACRO", dvp: "DVP",
+    dvpHome: "Seguimientos e incidentes", deviceName: "App de campo", macro: "MACRO", dvp: "DVP",
   },
 };
 
