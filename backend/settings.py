@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "notifications",
     "review",
     "reports",
+    "fieldapp",
 ]
 
 MIDDLEWARE = [
@@ -109,6 +110,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The field app (/app/) and its form descriptions speak English and Spanish.
+LANGUAGES = [("en", "English"), ("es", "Español")]
 TIME_ZONE = env.str("TIME_ZONE", default="America/Los_Angeles")
 USE_I18N = True
 USE_TZ = True

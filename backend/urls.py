@@ -3,6 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
+from fieldapp.urls import api_urls as fieldapp_api_urls
+from fieldapp.urls import page_urls as fieldapp_page_urls
 from reports.views import public_stats_page
 from responders.views import healthz
 
@@ -13,6 +15,7 @@ api_v1 = [
     path("sync/", include("sync.urls")),
     path("", include("notifications.urls")),
     path("", include("reports.urls")),
+    path("", include(fieldapp_api_urls)),
 ]
 
 urlpatterns = [
@@ -40,6 +43,7 @@ urlpatterns = [
     ),
     path("healthz", healthz, name="healthz"),
     path("supervisor/", include("review.page_urls")),
+    path("app/", include(fieldapp_page_urls)),
     path("public/stats", public_stats_page, name="public-stats-page"),
     path("admin/", admin.site.urls),
 ]

@@ -67,6 +67,27 @@ def can_see_police_case_number(user, program_id):
     return role_in_program(user, program_id) in POLICE_CASE_ROLES
 
 
+def teammates(user):
+    """Active people with an active membership on one of the user's own teams (who may share a shift)."""
+    own = {m.team_id for m in memberships_for(user) if m.team_id}
+    rows = (
+        Membership.objects.filter(team_id__in=own, is_active=True, user__is_active=True)
+        .exclude(user=user)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    return [
+        {
+            "id": m.user_id,
+            "username": m.user.username,
+            "first_name": m.user.first_name,
+            "last_name": m.user.last_name,
+            "team": m.team_id,
+        }
+        for m in rows
+    ]
+
+
 def scope_fingerprint(user):
     """A stable description of what the user may see now: teams and the role in each program.
 

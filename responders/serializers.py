@@ -49,6 +49,14 @@ class DeviceOutput(serializers.ModelSerializer):
         fields = ["id", "name", "platform", "app_version", "created_at", "last_seen_at", "revoked_at", "user"]
 
 
+class TeammateOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    team = serializers.IntegerField()
+
+
 class MeOutput(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
@@ -56,4 +64,5 @@ class MeOutput(serializers.Serializer):
     last_name = serializers.CharField()
     memberships = MembershipOutput(many=True)
     teams = TeamOutput(many=True)
+    teammates = TeammateOutput(many=True, help_text="People on your own teams (for a shift's crew).")
     device = DeviceOutput(allow_null=True)

@@ -54,7 +54,7 @@ class LogoutView(APIView):
 
 
 class MeView(APIView):
-    """Who am I: user, roles per program, visible teams and this device."""
+    """Who am I: user, roles per program, visible teams, the people on my own teams, and this device."""
 
     @extend_schema(responses={200: MeOutput})
     def get(self, request):
@@ -67,6 +67,7 @@ class MeView(APIView):
             "last_name": user.last_name,
             "memberships": selectors.memberships_for(user),
             "teams": teams,
+            "teammates": selectors.teammates(user),
             "device": getattr(user, "current_device", None),
         }
         return Response(MeOutput(body).data)

@@ -48,7 +48,8 @@ def supervisor_required(view):
             return redirect_to_login(request.get_full_path())
         teams = selectors.reviewable_team_ids(request.user)
         if not teams:
-            raise PermissionDenied("These pages are for supervisors and program admins.")
+            # A crew member who came here is pointed to the field app, in a page rather than an API error.
+            return render(request, "review/not_supervisor.html", status=403)
         request.review_teams = teams
         try:
             return view(request, *args, **kwargs)

@@ -23,6 +23,7 @@ trap '[ -n "$WORKER_PID" ] && kill "$WORKER_PID" 2>/dev/null || true' EXIT INT T
 
 cat <<INFO
 
+  Field app      http://127.0.0.1:8000/app/
   API            http://127.0.0.1:8000/api/v1/
   API docs       http://127.0.0.1:8000/api/docs/
   Admin          http://127.0.0.1:8000/admin/

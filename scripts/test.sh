@@ -21,8 +21,14 @@ if command -v npm >/dev/null 2>&1; then
   echo "== npm packages for the WatermelonDB end-to-end test"
   npm ci --prefix tests/watermelon/js --no-audit --no-fund --loglevel=error >/dev/null \
     || echo "   npm ci failed: the WatermelonDB end-to-end test will be skipped (and say so)"
+  echo "== field app: npm packages, and a check that the committed build matches its sources"
+  if npm ci --prefix fieldapp/js --no-audit --no-fund --loglevel=error >/dev/null; then
+    npm run --silent check --prefix fieldapp/js
+  else
+    echo "   npm ci failed: the field app's build check will be skipped (and say so)"
+  fi
 else
-  echo "== no Node.js: the WatermelonDB end-to-end test will be skipped (and say so)"
+  echo "== no Node.js: the WatermelonDB end-to-end test and the field app's build check will be skipped (and say so)"
 fi
 
 echo "== ruff"

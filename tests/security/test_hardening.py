@@ -18,7 +18,8 @@ from incidents.models import Engagement
 from sync.models import Mutation
 from tests.support import ON_VIEW, mutation, push
 
-PUBLIC = {"/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/public/stats"}
+# /api/v1/forms: the form descriptions (labels and code lists, as in docs/data-dictionary.md), no records.
+PUBLIC = {"/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/public/stats", "/api/v1/forms"}
 
 
 def api_routes():
