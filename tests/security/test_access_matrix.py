@@ -99,6 +99,12 @@ POLICY = {
     "/api/docs/": {"get": "public"},
     "/api/redoc/": {"get": "public"},
     "/healthz": {"get": "public"},
+    # The field app: its shell, manifest and service worker, and the form descriptions (labels and code lists, no
+    # records) load before anyone signs in; everything it shows after comes from the sync API.
+    "/api/v1/forms": {"get": "public"},
+    "/app/": {"get": "public"},
+    "/app/manifest.webmanifest": {"get": "public"},
+    "/app/sw.js": {"get": "public"},
     "/public/stats": {"get": "public"},
     "/supervisor/login/": {"get": "public"},
     "/supervisor/logout/": {"post": "public"},  # signing out needs nothing
