@@ -328,7 +328,7 @@ def test_a_rejected_edit_is_shown_fixed_in_the_form_and_resent(tfield, live_serv
     page.get_by_role("button", name="Save").click()
     page.get_by_text("1 edits need fixing").wait_for()
     page.get_by_role("link", name="1 edits need fixing").click()
-    page.get_by_text("The change clashes with another record (a unique value?)").wait_for()
+    page.get_by_text("Another incident of this program has this DVP number.", exact=False).wait_for()
     phone.shot("09-rejected")
     page.get_by_role("link", name="Fix and resend").click()
     number = page.get_by_label("DVP incident number")
