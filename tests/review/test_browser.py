@@ -1,6 +1,5 @@
 """A supervisor reviews a shift in a real browser: headless Chromium (Debian's) driven by Playwright."""
 
-import shutil
 import uuid
 from pathlib import Path
 
@@ -11,28 +10,7 @@ from sync.models import Conflict
 from tests.support import ON_VIEW, mutation, push
 
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (scripts/test.sh installs Debian's chromium when it can)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_supervisor_approves_returns_and_resolves_in_a_browser(tfield, live_server, browser):
