@@ -184,25 +184,32 @@ def _cut(text: str) -> list[_Sentence]:
 
 def merge_text(base: Any, theirs: Any, mine: Any) -> str:
     """Three-way merge of free text, sentence by sentence: both sides' edits are kept and the text they share
-    appears once. Where both changed the same passage, both versions of it are kept, the stored one first,
-    separated by MERGE_SEPARATOR."""
+    appears once, as stored. Where both changed the same passage, both versions of it are kept, the stored one
+    first, separated by MERGE_SEPARATOR."""
     base, theirs, mine = base or "", theirs or "", mine or ""
     if theirs == base or mine == theirs:
         return mine
     if mine == base:
         return theirs
-    merger = Merge3(_cut(base), _cut(theirs), _cut(mine))
-    parts = []
-    for group in merger.merge_groups():
-        kind = group[0]
-        if kind in ("unchanged", "a", "b", "same"):
-            parts.append("".join(str(p) for p in group[1]))
-        else:  # conflict: (base, theirs, mine) of the passage
-            stored, sent = "".join(str(p) for p in group[2]), "".join(str(p) for p in group[3])
-            if not stored.strip():
-                parts.append(sent)
-            elif not sent.strip():
-                parts.append(stored)
-            else:
-                parts.append(stored.rstrip() + MERGE_SEPARATOR + sent.lstrip())
+    z, a, b = _cut(base), _cut(theirs), _cut(mine)
+    parts, iz, ia, ib = [], 0, 0, 0
+    # Passages all three share (sync regions) are kept as stored, white space included; what lies between them
+    # is decided side by side. The last sync region is empty and ends all three texts.
+    for zmatch, zend, amatch, aend, bmatch, bend in Merge3(z, a, b).find_sync_regions():
+        parts.append(_between(z[iz:zmatch], a[ia:amatch], b[ib:bmatch]))
+        parts.append("".join(a[amatch:aend]))
+        iz, ia, ib = zend, aend, bend
     return "".join(parts)
+
+
+def _between(base: list, theirs: list, mine: list) -> str:
+    stored, sent = "".join(theirs), "".join(mine)
+    if theirs == mine or mine == base:
+        return stored
+    if theirs == base:
+        return sent
+    if not stored.strip():
+        return sent
+    if not sent.strip():
+        return stored
+    return stored.rstrip() + MERGE_SEPARATOR + sent.lstrip()

@@ -716,10 +716,10 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
         )
         for c in outcome.conflicts
     ]
-    if outcome.values or conflicts:
-        # A conflict writes a version too, with the values as they stand: the device's next base then says
-        # whether its copy came before or after the conflict (see _own_edits_since), and its next pull brings the
-        # value the server kept.
+    if outcome.values or conflicts or outcome.merged:
+        # A conflict, or a merge that stored something other than what was sent, writes a version even when no
+        # value changed: the device's next base then says whether its copy came before or after it (see
+        # _own_edits_since), and its next pull brings what the server kept, whatever it last pulled.
         for name, value in outcome.values.items():
             # A value stored as sent keeps its parsed form (a related row, a date); a merged one is JSON already.
             setattr(instance, name, values[name] if value == incoming[name] else value)
@@ -756,6 +756,12 @@ def record_delete(*, spec, ctx, instance, base_version=None):
     if start is not None and start != instance.version:
         others = [v for v in _versions_after(ctx, instance.pk, start) if not _is_own(ctx, v)]
     if others:
+        # A version with the values as they stand, so the device's next pull brings back the record it deleted.
+        _stamp(instance, ctx, now)
+        instance.version += 1
+        instance.save()
+        _record_version(spec, instance, ctx, [], now)
+        _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT))
         conflict = Conflict.objects.create(
             record_type=spec.name,
             record_id=instance.pk,

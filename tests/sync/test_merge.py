@@ -116,3 +116,15 @@ def test_sets_merge_as_additions_and_removals(base, theirs, mine):
     result = merge.merge_items(base, theirs, mine)
     expected = (set(theirs) - (set(base) - set(mine))) | (set(mine) - set(base))
     assert set(result) == expected and len(result) == len(set(result))
+
+
+def test_text_merged_again_keeps_the_stored_white_space_and_each_sentence_once():
+    """A reviewer's sequence: the passage after a merge marker was rewritten with a space on the next merge, so a
+    third merge treated it as changed on both sides and repeated it."""
+    v3 = merge.merge_text("A1.", "A1. Y1.", "A1. X1.")
+    v4 = merge.merge_text("A1. X1.", v3, "A1. X1. X2.")
+    assert v4 == v3 + " X2."
+    v5 = merge.merge_text(v3, v4, v3 + " Y2.")
+    for sentence in ("A1.", "Y1.", "X1.", "X2.", "Y2."):
+        assert v5.count(sentence) == 1, v5
+    assert v5.count(merge.MERGE_SEPARATOR) == 2

@@ -222,3 +222,35 @@ def test_a_conflict_names_who_set_the_kept_value_and_a_resolution_answers_with_t
     assert record.disposition == "declined_services"
     assert answer.json()["record_version"] == record.version
     assert pull(c).status_code == 200
+
+
+# Found by a reviewer who read only the protocol page (a phone may pull with unsent edits and keep them on top).
+
+
+def test_a_merge_that_changes_no_value_still_reaches_the_phone_on_its_next_pull(tfield):
+    """A pulled version 2 with its own offline edit still unsent; the server merged that edit into what it had
+    (no value changed) and answered with version 2: no pull ever brought the record back, and A kept showing its
+    own value. A merge that stores something other than what was sent writes a version."""
+    a, b = tfield.api(tfield.responder), tfield.api(tfield.partner)
+    rid = _create(a, fields={"origin": "on_view", "needs": ["housing"]})
+    cursor = pull(a).json()["cursor"]
+    _results(push(b, mutation(1, "update", record_id=rid, base_version=1, fields={"needs": ["medical"]})))
+    cursor = pull(a, cursor).json()["cursor"]  # A now holds version 2; its edit below is still in its outbox
+    r = _results(push(a, mutation(2, "update", record_id=rid, base_version=1, fields={"needs": []})))[0]
+    assert r["status"] == "merged" and r["version"] == 3
+    changes = pull(a, cursor).json()["changes"]
+    assert [(c["id"], c["record"]["needs"]) for c in changes] == [(str(rid), ["medical"])]
+
+
+def test_a_refused_delete_brings_the_record_back_on_the_next_pull(tfield):
+    """A delete that becomes a conflict answered with the old version: the phone that had pulled that version
+    never got the record back."""
+    a, b = tfield.api(tfield.responder), tfield.api(tfield.partner)
+    rid = _create(a)
+    cursor = pull(a).json()["cursor"]
+    _results(push(b, mutation(1, "update", record_id=rid, base_version=1, fields={"disposition": "transported"})))
+    cursor = pull(a, cursor).json()["cursor"]
+    r = _results(push(a, mutation(2, "delete", record_id=rid, base_version=1)))[0]
+    assert r["status"] == "conflict" and r["version"] == 3
+    changes = pull(a, cursor).json()["changes"]
+    assert [(c["id"], c["op"], c["record"]["disposition"]) for c in changes] == [(str(rid), "upsert", "transported")]
