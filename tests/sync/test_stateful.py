@@ -93,6 +93,7 @@ class SyncWorld(RuleBasedStateMachine):
         self.queued = {}  # mutation_id -> device name
         self.answers = {}  # mutation_id -> the last answer a device received
         self.views = {}  # mutation_id -> what its phone showed of the record when the edit was made
+        self.invalid = set()  # mutation ids of edits the server must refuse
         self.unique = 0
         # A few records everyone starts with, so offline edits collide from the first step.
         spec = get_spec("engagement")
@@ -131,7 +132,7 @@ class SyncWorld(RuleBasedStateMachine):
         if not ids:
             return
         record_id = ids[pick % len(ids)]
-        view = client.view("engagement", record_id)
+        view = self._view(client, record_id)
         if view is None:
             return  # deleted on this phone
         self.unique += 1
@@ -139,7 +140,19 @@ class SyncWorld(RuleBasedStateMachine):
         if fields:
             out = client.update("engagement", record_id, fields)
             self.views[out.mutation_id] = view
+            if change[0] == "invalid":
+                self.invalid.add(out.mutation_id)
             self._note_queued(name)
+
+    def _view(self, client, record_id):
+        """What the phone shows: its view, without the edits it could not save (the invalid one stands for a value
+        the server refuses; the person never sees it stored, so edits made later do not build on it)."""
+        outbox = client.outbox
+        client.outbox = [m for m in outbox if m.mutation_id not in self.invalid]
+        try:
+            return client.view("engagement", record_id)
+        finally:
+            client.outbox = outbox
 
     @rule(name=st.sampled_from(["responder-phone", "partner-phone"]), pick=st.integers(0, 1000))
     def delete(self, name, pick):
