@@ -2,8 +2,6 @@
 
 import pytest
 
-from tests.review.test_browser import browser  # noqa: F401 - the fixture
-
 pytestmark = pytest.mark.browser
 
 
@@ -13,7 +11,7 @@ def _watch(page):
     return refused
 
 
-def test_api_docs_render_under_the_strict_csp(live_server, browser):  # noqa: F811
+def test_api_docs_render_under_the_strict_csp(live_server, browser):
     import os
 
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
@@ -26,7 +24,7 @@ def test_api_docs_render_under_the_strict_csp(live_server, browser):  # noqa: F8
     assert not refused, refused
 
 
-def test_admin_signs_in_under_the_strict_csp(transactional_db, live_server, browser):  # noqa: F811
+def test_admin_signs_in_under_the_strict_csp(transactional_db, live_server, browser):
     from responders.models import User
 
     user = User.objects.create(username="root-csp", is_staff=True, is_superuser=True)
