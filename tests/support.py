@@ -181,3 +181,44 @@ class throttle_rates:  # noqa: N801 - used as a context manager
         self.settings.REST_FRAMEWORK = self.saved
         api_settings.reload()
         SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+
+
+class SyncWriteLeftOpen:
+    """A record created in a transaction another thread keeps open until close() (or the end of a with block):
+    its change row is written, not committed. `record_id` is the record's id once it is written."""
+
+    def __init__(self, actor, data=None, type_="engagement", seconds=20):
+        import threading
+
+        self.written, self.release, self.record_id = threading.Event(), threading.Event(), None
+        self.seconds = seconds
+        self.thread = threading.Thread(target=self._write, args=(actor, data or ON_VIEW, type_))
+
+    def _write(self, actor, data, type_):
+        from django.db import connection, transaction
+
+        from sync.records import WriteContext, record_create
+        from sync.registry import get_spec
+
+        try:
+            with transaction.atomic():
+                self.record_id = record_create(
+                    spec=get_spec(type_), ctx=WriteContext(actor=actor), data=data
+                ).instance.pk
+                self.written.set()
+                self.release.wait(self.seconds)
+        finally:
+            connection.close()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.written.wait(self.seconds), "the open sync write never started"
+        return self
+
+    def close(self):
+        self.release.set()
+        self.thread.join(self.seconds)
+        assert not self.thread.is_alive(), "the open sync write never ended"
+
+    def __exit__(self, *exc):
+        self.close()

@@ -6,17 +6,16 @@ a pushed change; a sync write still open does hold changes back (never skips the
 """
 
 import logging
-import threading
 import uuid
 
 import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from sync.changes import horizon
 from sync.records import WriteContext, record_create
 from sync.registry import get_spec
-from tests.support import ON_VIEW, mutation, pull, push
+from tests.support import ON_VIEW, SyncWriteLeftOpen, mutation, pull, push
 
 pytestmark = pytest.mark.serial
 
@@ -88,34 +87,14 @@ def test_an_open_sync_write_holds_later_changes_back_says_so_and_skips_nothing(t
     reader = tfield.api(tfield.partner)
     cursor = pull(reader).json()["cursor"]
     spec = get_spec("engagement")
-    written, release, ids = threading.Event(), threading.Event(), {}
-
-    def slow_writer():
-        try:
-            with transaction.atomic():
-                ids["slow"] = record_create(
-                    spec=spec, ctx=WriteContext(actor=tfield.responder), data=ON_VIEW
-                ).instance.pk
-                written.set()
-                assert release.wait(20), "the test never released the open sync write"
-        finally:
-            connection.close()
-
-    t1 = threading.Thread(target=slow_writer)
-    t1.start()
-    try:
-        assert written.wait(20), "the open sync write never started"
+    with SyncWriteLeftOpen(tfield.responder) as slow:
         fast = record_create(spec=spec, ctx=WriteContext(actor=tfield.responder), data=ON_VIEW).instance.pk
         with caplog.at_level(logging.WARNING, logger="sync.horizon"):
             page = pull(reader, cursor).json()
         assert str(fast) not in {c["id"] for c in page["changes"]}, page
-        assert page["behind"] is True and page["retry_after"] >= 1, (page, horizon(), ids)
+        assert page["behind"] is True and page["retry_after"] >= 1, (page, horizon())
         assert any("pull held back" in r.getMessage() for r in caplog.records)
         cursor = page["cursor"]
-    finally:
-        release.set()
-        t1.join(30)
-    assert not t1.is_alive()
     page = pull(reader, cursor).json()
-    assert {str(ids["slow"]), str(fast)} <= {c["id"] for c in page["changes"]}
+    assert {str(slow.record_id), str(fast)} <= {c["id"] for c in page["changes"]}
     assert page["behind"] is False

@@ -16,7 +16,7 @@ from sync.models import Amendment, Change, Conflict, Mutation, QuarantinedPush, 
 from sync.records import WriteContext, get_for_write, record_create, record_move
 from sync.registry import get_spec
 from sync.services import tombstones_purge
-from tests.support import ON_VIEW, mutation, pull, push, wait_for_stable_horizon
+from tests.support import ON_VIEW, SyncWriteLeftOpen, mutation, pull, push, wait_for_stable_horizon
 
 # --- 1. No lost writes ---
 
@@ -360,23 +360,8 @@ def test_invariant_6_out_of_order_commits_are_not_skipped(tfield):
     reader = tfield.api(tfield.partner)
     cursor = pull(reader).json()["cursor"]  # caught up on an empty team
     spec = get_spec("engagement")
-    first_written, release = threading.Event(), threading.Event()
     ids = {}
-
-    def slow_writer():
-        try:
-            with transaction.atomic():
-                ids["slow"] = record_create(
-                    spec=spec, ctx=WriteContext(actor=tfield.responder), data=ON_VIEW
-                ).instance.pk
-                first_written.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    t1 = threading.Thread(target=slow_writer)
-    t1.start()
-    assert first_written.wait(10)
+    slow = SyncWriteLeftOpen(tfield.responder).__enter__()
 
     def fast_writer():
         try:
@@ -387,15 +372,15 @@ def test_invariant_6_out_of_order_commits_are_not_skipped(tfield):
     t2 = threading.Thread(target=fast_writer)
     t2.start()
     t2.join()
-    # The fast transaction committed with a later id and later xid than the slow one.
+    # The fast transaction committed with a later id and later position than the slow one.
+    ids["slow"] = slow.record_id
     fast_row = Change.objects.get(record_id=ids["fast"])
     slow_row = Change.objects.filter(record_id=ids["slow"]).first()
     assert slow_row is None  # not committed yet
     page = pull(reader, cursor).json()
     seen = {c["id"] for c in page["changes"]}
     cursor = page["cursor"]
-    release.set()
-    t1.join()
+    slow.close()
     assert Change.objects.get(record_id=ids["slow"]).id < fast_row.id  # numbered first, committed last
     wait_for_stable_horizon()
     page = pull(reader, cursor).json()
