@@ -40,7 +40,7 @@ class Field:
     """Who is who in a sync test."""
 
     def __init__(self):
-        org = Organization.objects.create(name="Oakland", slug=f"oak-{uuid.uuid4().hex[:6]}")
+        org = Organization.objects.create(name="Oakland", slug=f"oak-{uuid.uuid4().hex[:12]}")
         self.macro = Program.objects.create(organization=org, code="MACRO", name="MACRO")
         self.dvp = Program.objects.create(organization=org, code="DVP", name="DVP")
         self.team_a = Team.objects.create(program=self.macro, code="van-1", name="Van 1")
@@ -60,7 +60,7 @@ class Field:
         self.dvp_analyst = self.user("dvp_analyst", self.dvp, None, Role.ANALYST)
 
     def user(self, name, program, team, role):
-        user = User.objects.create(username=f"{name}-{uuid.uuid4().hex[:6]}")
+        user = User.objects.create(username=f"{name}-{uuid.uuid4().hex[:12]}")
         Membership.objects.create(user=user, program=program, team=team, role=role)
         return user
 
