@@ -30,9 +30,10 @@ run: install
 test: install-dev
 	bash scripts/test.sh
 
-## a long property-based sync run (10,000 examples) and a long schemathesis run
+## the slow sync and security tests (a long schemathesis run among them), then the stateful sync
+## property test for 10,000 examples, in runs of 1,000 with their own seeds (scripts/test-long.sh)
 test-long: install-dev
-	SYNC_STATEFUL_EXAMPLES=10000 SCHEMATHESIS_MAX_EXAMPLES=500 bash scripts/test.sh -m "slow or not slow" tests/sync tests/security
+	bash scripts/test-long.sh
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -20,7 +20,8 @@ answered. After everyone syncs:
   - no record or mutation exists twice.
 
 CI runs a fixed seed with a bounded number of examples;
-SYNC_STATEFUL_EXAMPLES=10000 (make test-long) runs long.
+make test-long runs 10,000 examples, as ten runs of 1,000 with their own random seeds (scripts/test-long.sh):
+every example adds its own world to the test database, and one process for all of them slows down as it fills.
 """
 
 import os
