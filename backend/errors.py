@@ -120,7 +120,7 @@ def exception_handler(exc, context):
     if isinstance(exc, (OperationalError, InterfaceError)):
         # The database went away (restart, killed connection). The request's
         # transaction was rolled back; the client may retry.
-        logger.warning("database unavailable: %s", type(exc).__name__)
+        logger.warning("database unavailable: %s: %s", type(exc).__name__, str(exc).strip()[:300])
         return Response(
             error_body("service_unavailable", "The database is unavailable; retry shortly."),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,

@@ -26,6 +26,7 @@ every example adds its own world to the test database, and one process for all o
 
 import os
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -44,7 +45,7 @@ from hypothesis.stateful import (
 from incidents.models import Engagement
 from responders import selectors
 from responders.models import Membership, Role
-from sync.client import PROTOCOL
+from sync.client import PROTOCOL, SyncError
 from sync.models import Conflict, Mutation, RecordVersion
 from sync.records import WriteContext, get_for_write, record_create, record_move, to_wire
 from sync.registry import get_spec
@@ -96,6 +97,7 @@ class SyncWorld(RuleBasedStateMachine):
         self.views = {}  # mutation_id -> what its phone showed of the record when the edit was made
         self.invalid = set()  # mutation ids of edits the server must refuse
         self.unique = 0
+        self.unavailable = 0  # 503 answers received (nothing applied; sent again)
         # A few records everyone starts with, so offline edits collide from the first step.
         spec = get_spec("engagement")
         for notes in ("Tent camp check.", "Welfare check on 14th.", "Man in distress at BART."):
@@ -172,6 +174,9 @@ class SyncWorld(RuleBasedStateMachine):
         status, body = client.transport(
             "POST", "/api/v1/sync/push", {"protocol": PROTOCOL, "mutations": [m.wire() for m in outgoing]}
         )
+        if status == 503:  # nothing applied; the phone sends the same outbox again later
+            self.unavailable += 1
+            return body
         assert status == 200, body
         for result in body["results"]:
             if result["status"] != "pending":
@@ -179,8 +184,19 @@ class SyncWorld(RuleBasedStateMachine):
         return body
 
     def _push(self, client):
-        for result in client.push():
-            self.answers[result["mutation_id"]] = result
+        """Push as docs/sync-protocol.md tells a phone to: a 503 (nothing applied; service_unavailable when the
+        database is out of reach, push_clashed, server_busy) leaves the rest of the outbox to send again later.
+        Batches answered before it keep their answers."""
+        seen = dict(client.results)
+        try:
+            client.push()
+        except SyncError as exc:
+            if exc.status != 503:
+                raise
+            self.unavailable += 1
+        for mid, result in client.results.items():
+            if seen.get(mid) is not result:
+                self.answers[mid] = result
 
     @rule(
         name=st.sampled_from(sorted(["responder-phone", "responder-tablet", "partner-phone", "supervisor-tablet"])),
@@ -220,9 +236,11 @@ class SyncWorld(RuleBasedStateMachine):
 
     @rule(name=st.sampled_from(["responder-phone", "responder-tablet", "partner-phone", "supervisor-tablet"]))
     def pull(self, name):
-        # A phone pulls once what it pushed is answered: push first, as the docs say.
+        # A phone pulls once what it pushed is answered: push first, as the docs say (after a 503, later).
+        before = self.unavailable
         self._push(self.devices[name][1])
-        self.devices[name][1].pull(limit=3)
+        if self.unavailable == before:
+            self.devices[name][1].pull(limit=3)
 
     # --- the world changes -------------------------------------------------------------------------------------------
     @rule(pick=st.integers(0, 1000), to_b=st.booleans())
@@ -278,10 +296,15 @@ class SyncWorld(RuleBasedStateMachine):
     def teardown(self):
         if not hasattr(self, "field"):
             return
-        # Everyone reconnects: push until nothing is waiting, then pull until caught up.
-        for _ in range(3):
+        # Everyone reconnects: push until nothing is waiting (after a 503, again after Retry-After), then pull.
+        for _ in range(10):
+            before = self.unavailable
             for _, client in self.devices.values():
                 self._push(client)
+            if all(not c.outbox for _, c in self.devices.values()):
+                break
+            if self.unavailable > before:
+                time.sleep(1)
         wait_for_stable_horizon()
         for user, client in self.devices.values():
             assert client.outbox == [], [m.wire() for m in client.outbox]
