@@ -1,14 +1,15 @@
 """Named services per record type: `engagement_create`, `scene_response_update`, `incident_delete`, ...
 
-They are thin: each calls the generic write path in sync.records with the
+They are thin: each calls the generic write path in records.writes with the
 type's spec, so the REST API, sync, demo data and commands share one
 implementation of validation, merging, versioning and audit.
 """
 
 from django.db import transaction
 
-from sync.records import WriteContext, get_for_write, record_create, record_delete, record_update
-from sync.registry import get_spec
+from records.access import get_for_write
+from records.registry import get_spec
+from records.writes import WriteContext, record_create, record_delete, record_update
 
 
 def _services_for(type_name):
@@ -46,7 +47,7 @@ def _services_for(type_name):
 
     for fn, verb in ((create, "create"), (update, "update"), (delete, "delete")):
         fn.__name__ = fn.__qualname__ = f"{type_name}_{verb}"
-        fn.__doc__ = f"{verb.title()} a {type_name.replace('_', ' ')} (see sync.records.record_{verb})."
+        fn.__doc__ = f"{verb.title()} a {type_name.replace('_', ' ')} (see records.writes.record_{verb})."
     return create, update, delete
 
 

@@ -1,7 +1,7 @@
 """REST endpoints for every record type, built once from the record registry.
 
 One thin view set per type: input is parsed by the type's input serializer
-(inside sync.records), every write goes through sync.records services, every
+(inside records.writes), every write goes through records.writes services, every
 read through the scoped queryset, and records leave as `to_wire` (the same
 representation sync pull uses). Objects outside the caller's scope are 404.
 """
@@ -17,19 +17,11 @@ from audit.models import AuditEvent
 from audit.services import audit_many, client_ip
 from backend.errors import DomainError, Forbidden
 from backend.filters import BoundedIsoDateTimeFilter
+from records.access import get_for_write, scoped_queryset
+from records.registry import ordered_specs
+from records.wire import to_wire
+from records.writes import WriteContext, id_taken_error, record_create, record_delete, record_move, record_update
 from responders import selectors
-from sync.records import (
-    WriteContext,
-    get_for_write,
-    id_taken_error,
-    record_create,
-    record_delete,
-    record_move,
-    record_update,
-    scoped_queryset,
-    to_wire,
-)
-from sync.registry import ordered_specs
 
 ERROR = inline_serializer(
     "Error",

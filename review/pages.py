@@ -15,14 +15,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from backend.errors import DomainError
-from incidents.models import FollowUpCase
+from incidents.models import FollowUpCase, Shift
+from records.access import scoped_queryset
+from records.models import Amendment, Conflict
+from records.redaction import CONFLICT_VALUES, HIDDEN, hidden_fields, redact_fields
+from records.registry import get_spec
 from responders import selectors
-from responders.models import Shift, Team
+from responders.models import Team
 from responders.web_auth import SignInForm, second_factor_satisfied, with_status
-from sync.models import Amendment, Conflict
-from sync.records import scoped_queryset
-from sync.redaction import CONFLICT_VALUES, HIDDEN, hidden_fields, redact_fields
-from sync.registry import get_spec
 from sync.services import conflict_resolve, mutation_dismiss, mutation_replay, quarantine_queryset
 
 from . import services
@@ -137,7 +137,7 @@ def conflicts(request):
         .select_related("team", "incoming_author", "server_author")
         .order_by("created_at", "id")[:200]
     )
-    for row in rows:  # field walls (sync/redaction.py): a value the reader may not see is not on the page
+    for row in rows:  # field walls (records/redaction.py): a value the reader may not see is not on the page
         if row.field in hidden_fields(row.record_type, request.user, row.program_id):
             for name in CONFLICT_VALUES:
                 setattr(row, name, HIDDEN)

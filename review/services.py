@@ -7,12 +7,14 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import audit_record
 from backend.errors import DomainError, Forbidden, NotFound
+from incidents.models import Shift
+from records.access import get_for_write
+from records.changes import record_change_rows, write_changes
+from records.models import Amendment, Change, RecordVersion
+from records.registry import get_spec
+from records.wire import snapshot
+from records.writes import WriteContext, record_delete, record_update
 from responders import selectors
-from responders.models import Shift
-from sync.changes import record_change_rows, write_changes
-from sync.models import Amendment, Change, RecordVersion
-from sync.records import WriteContext, get_for_write, record_delete, record_update, snapshot
-from sync.registry import get_spec
 
 TRANSITIONS = {
     "submit": ({Shift.ReviewStatus.OPEN, Shift.ReviewStatus.RETURNED}, Shift.ReviewStatus.SUBMITTED),

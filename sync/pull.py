@@ -21,12 +21,12 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import audit_record
 from backend.errors import DomainError
+from records.models import Change
+from records.registry import get_spec, ordered_specs
+from records.wire import to_wire
 from responders import selectors
-
-from .changes import MAX_ID, held_back, horizon, logger, read_changes, stable_horizon
-from .models import Change, DeviceSyncState, SyncHorizon
-from .records import to_wire
-from .registry import get_spec, ordered_specs
+from sync.changes import MAX_ID, held_back, horizon, logger, read_changes, stable_horizon
+from sync.models import DeviceSyncState, SyncHorizon
 
 CURSOR_SALT = "sync.pull.cursor"
 CURSOR_VERSION = 1

@@ -25,14 +25,12 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from backend.dates import try_parse_datetime
 from backend.errors import DomainError, django_validation_error_fields
-from responders import selectors
-
-from .bulk import insert_many
-from .models import DeviceSyncState, Mutation, QuarantinedPush
-from .records import (
+from records.access import get_for_write
+from records.bulk import insert_many
+from records.registry import get_spec
+from records.writes import (
     DeferredWrites,
     WriteContext,
-    get_for_write,
     id_taken_error,
     prepare_create,
     record_create,
@@ -40,7 +38,8 @@ from .records import (
     record_update,
     taken_ids,
 )
-from .registry import get_spec
+from responders import selectors
+from sync.models import DeviceSyncState, Mutation, QuarantinedPush
 
 OPS = {"create", "update", "delete"}
 # Mutations of WatermelonDB's protocol (sync/watermelon/) carry a base snapshot instead of a base version.
@@ -172,9 +171,8 @@ def _apply(user, device, app_version, mutation, request, deferred, create=record
 
 def _intended_scope(user, mutation):
     """The team a rejected mutation was meant for, when the author may see it: so its supervisor sees it too."""
+    from records.access import scoped_queryset
     from responders.models import Team
-
-    from .records import scoped_queryset
 
     readable = selectors.readable_team_ids(user)
     if mutation.op == "create":

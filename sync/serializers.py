@@ -1,11 +1,12 @@
 from rest_framework import serializers
 
-from .models import Amendment, Conflict, Mutation
-from .redaction import redact_amendment, redact_conflict, redact_mutation
+from records.models import Amendment, Conflict
+from records.redaction import redact_amendment, redact_conflict, redact_mutation
+from sync.models import Mutation
 
 
 def _reader(serializer):
-    """The person the answer is for (field walls: sync/redaction.py). None hides every restricted field."""
+    """The person the answer is for (field walls: records/redaction.py). None hides every restricted field."""
     request = serializer.context.get("request")
     return serializer.context.get("user") or getattr(request, "user", None)
 

@@ -8,12 +8,14 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import audit_record
 from backend.errors import DomainError, Forbidden, NotFound
+from records.access import get_for_write
+from records.models import Conflict
+from records.registry import get_spec
+from records.writes import WriteContext, record_delete, record_update
 from responders import selectors
+from sync.models import Mutation
 
-from .models import Conflict, Mutation
 from .push import process_mutation
-from .records import WriteContext, get_for_write, record_delete, record_update
-from .registry import get_spec
 
 
 def conflict_resolve(*, conflict_id, actor, resolution, value=None, request=None):
@@ -162,9 +164,10 @@ def tombstones_purge(*, older_than=None):
     from django.conf import settings
     from django.db.models import Max
 
-    from .changes import is_postgres
-    from .models import Change, RecordVersion, SyncHorizon, WatermelonCheckpoint
-    from .registry import ordered_specs
+    from records.changes import is_postgres
+    from records.models import Change, RecordVersion
+    from records.registry import ordered_specs
+    from sync.models import SyncHorizon, WatermelonCheckpoint
 
     cutoff = older_than or timezone.now() - timedelta(days=settings.SYNC_TOMBSTONE_RETENTION_DAYS)
     purged = 0

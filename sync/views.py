@@ -8,12 +8,12 @@ from rest_framework.views import APIView
 
 from backend.errors import DomainError, error_body
 from backend.throttling import ScopedRateThrottle
+from records.models import Amendment, Conflict
 from responders import selectors
 
 from . import pull as pull_engine
 from . import push as push_engine
 from . import services, watermelon
-from .models import Amendment, Conflict
 from .serializers import (
     AmendmentOutput,
     ConflictOutput,

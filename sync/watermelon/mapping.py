@@ -15,8 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.dateparse import parse_datetime
 
-from ..records import canonical, parse_fields
-from ..registry import ordered_specs
+from records.registry import ordered_specs
+from records.wire import canonical, parse_fields
 
 # Bumped when the column mapping changes incompatibly; apps compare it with the schema they ship.
 SCHEMA_VERSION = 1

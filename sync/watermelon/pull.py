@@ -16,11 +16,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from backend.errors import DomainError
+from records.access import scoped_queryset
+from records.models import Change
+from records.registry import ordered_specs
+from records.wire import to_wire
+from sync.models import DeviceSyncState, WatermelonCheckpoint, WatermelonShadow
 
 from .. import pull as pull_engine
-from ..models import Change, DeviceSyncState, WatermelonCheckpoint, WatermelonShadow
-from ..records import scoped_queryset, to_wire
-from ..registry import ordered_specs
 from .mapping import encode, specs_by_table, table_name
 
 RESET_MESSAGE = (

@@ -16,11 +16,12 @@ from django.conf import settings
 from django.db import transaction
 
 from backend.errors import DomainError
+from records.access import scoped_queryset
+from records.wire import to_wire
 from responders import selectors
+from sync.models import DeviceSyncState, Mutation, WatermelonCheckpoint, WatermelonShadow
 
 from .. import push as push_engine
-from ..models import DeviceSyncState, Mutation, WatermelonCheckpoint, WatermelonShadow
-from ..records import scoped_queryset, to_wire
 from .mapping import IGNORED, canonical_state, columns, decode, encode, same_as_server, specs_by_table
 
 

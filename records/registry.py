@@ -1,6 +1,6 @@
 """Record types the sync engine and the REST API know, with a merge policy per field.
 
-Each app declares its types (incidents/specs.py, responders/specs.py); the
+Each app declares its types (incidents/specs.py); the
 engine, the REST views and the data dictionary all read them from here, so a
 field's validation, wire form and merge rule are declared once.
 """
