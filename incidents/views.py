@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from audit.models import AuditEvent
 from audit.services import audit_many, client_ip
+from backend.drf_internals import field_init_kwargs
 from backend.errors import DomainError, Forbidden
 from backend.filters import BoundedIsoDateTimeFilter
 from records.access import get_for_write, scoped_queryset
@@ -57,7 +58,7 @@ def _schema_serializers(spec):
 
     def with_fields(base, suffix, extra, read_only=False):
         attrs = {
-            k: type(f)(**{**f._kwargs, "read_only": read_only} if read_only else f._kwargs)
+            k: type(f)(**{**field_init_kwargs(f), "read_only": read_only} if read_only else field_init_kwargs(f))
             for k, f in base().fields.items()
         }
         attrs.update(extra)

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from rest_framework import serializers
 
+from backend.drf_internals import rearm_serializer
+
 # Foreign keys the server sets itself (or has already checked against the writer's scope): full_clean need not
 # query each one again. Primary-key uniqueness is checked explicitly before an insert; other unique
 # constraints are still validated (validate_constraints) and guarded by the database.
@@ -166,11 +168,7 @@ def _input_serializer(spec, data, partial):
     serializer = cache.get(spec.name)
     if serializer is None or type(serializer) is not spec.input_serializer:
         serializer = cache[spec.name] = spec.input_serializer()
-    for attr in ("_validated_data", "_errors", "_data"):
-        serializer.__dict__.pop(attr, None)
-    serializer.initial_data = data
-    serializer.partial = partial
-    return serializer
+    return rearm_serializer(serializer, data, partial=partial)
 
 
 def _required_on_create(spec):
