@@ -5,7 +5,7 @@ Deny by default: a record outside the user's scope answers not_found, exactly as
 
 from django.core.exceptions import ValidationError
 
-from backend.errors import DomainError, NotFound
+from backend.errors import Forbidden, NotFound
 from responders import selectors
 from responders.models import Team
 
@@ -34,10 +34,9 @@ def check_restricted(spec, user, program_id, names):
     role = selectors.role_in_program(user, program_id)
     denied = [n for n in names if n in spec.restricted and role not in spec.restricted[n]]
     if denied:
-        raise DomainError(
-            "field_restricted",
+        raise Forbidden(
             "Your role may not set these fields.",
-            status_code=403,
+            code="field_restricted",
             fields={n: [{"code": "field_restricted", "message": "Not permitted for your role."}] for n in denied},
         )
 

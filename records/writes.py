@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_event
-from backend.errors import DomainError
+from backend.errors import DomainError, Forbidden, StateConflict
 from responders import selectors
 from responders.models import Role
 
@@ -277,8 +277,8 @@ def id_taken_error(spec, user, record_id):
     if not taken_ids([record_id]):
         return None
     if scoped_queryset(spec, user, include_deleted=True).filter(pk=record_id).exists():
-        return DomainError("record_exists", f"A {spec.name} with this id already exists.", status_code=409)
-    return DomainError("id_unavailable", "This id cannot be used; generate a new one.", status_code=409)
+        return StateConflict("record_exists", f"A {spec.name} with this id already exists.")
+    return StateConflict("id_unavailable", "This id cannot be used; generate a new one.")
 
 
 def _version_row(ctx, record_id, version):
@@ -391,7 +391,7 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
     """
     values = parse_fields(spec, data, partial=True)
     if instance.deleted_at is not None:
-        raise DomainError("record_deleted", f"This {spec.name} was deleted.", status_code=409)
+        raise StateConflict("record_deleted", f"This {spec.name} was deleted.")
     check_restricted(spec, ctx.actor, instance.program_id, values)
     check_references(spec, ctx.actor, values, instance.team_id, instance.program_id)
     if "team" in data:
@@ -504,12 +504,12 @@ def record_move(*, spec, ctx, instance, team_id):
     """
     role = selectors.role_in_program(ctx.actor, instance.program_id)
     if role not in TEAM_MOVE_ROLES:
-        raise DomainError("permission_denied", "Only a supervisor or program admin can move records.", status_code=403)
+        raise Forbidden("Only a supervisor or program admin can move records.")
     target = resolve_team(spec, ctx.actor, team_id)
     if target.program_id != instance.program_id:
         raise ValidationError({"team": [ValidationError("Records stay in their program.", code="wrong_program")]})
     if _is_locked(spec, instance):
-        raise DomainError("record_locked", "The record is on an approved shift log.", status_code=409)
+        raise StateConflict("record_locked", "The record is on an approved shift log.")
     if target.pk == instance.team_id:
         return WriteResult("unchanged", instance, instance.version)
     now = timezone.now()

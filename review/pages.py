@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from backend.errors import DomainError
+from backend.errors import DomainError, Forbidden, NotFound, http_status
 from incidents.models import FollowUpCase, Shift
 from records.access import scoped_queryset
 from records.models import Amendment, Conflict
@@ -55,12 +55,12 @@ def supervisor_required(view):
             return view(request, *args, **kwargs)
         except DomainError as exc:
             # Outside the reader's scope (or role): the same answers as for a missing object, not a redirect.
-            if exc.status_code == 404:
+            if isinstance(exc, NotFound):
                 raise Http404(exc.message) from None
-            if exc.status_code == 403:
+            if isinstance(exc, Forbidden):
                 raise PermissionDenied(exc.message) from None
             if request.method == "GET":  # a bad query (an impossible date): say so, with the error's status
-                return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
+                return HttpResponse(exc.message, status=http_status(exc), content_type="text/plain")
             messages.error(request, exc.message)
             return redirect(request.META.get("HTTP_REFERER") or "supervisor-home")
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from backend.errors import DomainError, Forbidden, NotFound
+from backend.errors import DomainError, Forbidden, NotFound, StateConflict
 from incidents.models import Shift
 from records.access import get_for_write
 from records.changes import record_change_rows, write_changes
@@ -55,10 +55,9 @@ def _move(actor, shift_id, step, comment="", request=None):
         sources, target = TRANSITIONS[step]
         if shift.review_status not in sources:
             verb = {"submit": "submitted", "approve": "approved", "return": "returned"}[step]
-            raise DomainError(
+            raise StateConflict(
                 "invalid_transition",
                 f"A shift log that is {shift.review_status} cannot be {verb}.",
-                status_code=409,
                 extra={"review_status": shift.review_status},
             )
         if step == "return" and not comment.strip():
@@ -126,7 +125,7 @@ def amendment_decide(*, actor, amendment_id, accept, comment="", request=None):
         if not selectors.can_review_team(actor, amendment.team_id):
             raise Forbidden("Only a supervisor of this team can decide amendments.")
         if amendment.status != Amendment.Status.PENDING:
-            raise DomainError("already_decided", "This amendment was already decided.", status_code=409)
+            raise StateConflict("already_decided", "This amendment was already decided.")
         if accept:
             spec = get_spec(amendment.record_type)
             ctx = WriteContext(

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from backend.errors import DomainError
+from backend.errors import DomainError, Gone
 from records.models import Change
 from records.registry import get_spec, ordered_specs
 from records.wire import to_wire
@@ -68,10 +68,9 @@ def pull(*, user, device, cursor=None, limit=None, request=None):
         reset = True
     else:
         if state["p"][0] < purge_horizon():
-            raise DomainError(
+            raise Gone(
                 "cursor_expired",
                 "Deleted records older than this cursor have been purged; discard local data and pull from scratch.",
-                status_code=410,
             )
         if state["f"] != fingerprint:
             # A role changed, so which fields are visible may have changed: send everything again.

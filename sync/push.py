@@ -24,7 +24,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import audit_record
 from backend.dates import try_parse_datetime
-from backend.errors import DomainError, django_validation_error_fields
+from backend.errors import DomainError, TooLarge, Unavailable, django_validation_error_fields
 from records.access import get_for_write
 from records.bulk import insert_many
 from records.registry import get_spec
@@ -573,10 +573,9 @@ def push_slot():
     """
     admission = _admission(settings.SYNC_PUSH_CONCURRENCY)
     if not admission.slots.acquire(timeout=settings.SYNC_PUSH_QUEUE_SECONDS):
-        raise DomainError(
+        raise Unavailable(
             "server_busy",
             "The server is taking in other pushes; nothing of this one was applied. Retry after the delay given.",
-            status_code=503,
             extra={"retry_after": admission.retry_after(settings.SYNC_PUSH_RETRY_AFTER_MAX)},
         )
     started = time.monotonic()
@@ -590,9 +589,8 @@ def push_slot():
 def check_batch_size(mutations):
     limit = settings.SYNC_MAX_PUSH_MUTATIONS
     if len(mutations) > limit:
-        raise DomainError(
+        raise TooLarge(
             "batch_too_large",
             f"Send at most {limit} mutations per push; split the queue.",
-            status_code=413,
             extra={"limit": limit},
         )

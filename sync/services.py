@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from backend.errors import DomainError, Forbidden, NotFound
+from backend.errors import DomainError, Forbidden, NotFound, StateConflict
 from records.access import get_for_write
 from records.models import Conflict
 from records.registry import get_spec
@@ -31,7 +31,7 @@ def conflict_resolve(*, conflict_id, actor, resolution, value=None, request=None
         if not selectors.can_review_team(actor, conflict.team_id):
             raise Forbidden("Only a supervisor of this team can resolve its conflicts.")
         if conflict.status == Conflict.Status.RESOLVED:
-            raise DomainError("already_resolved", "This conflict was already resolved.", status_code=409)
+            raise StateConflict("already_resolved", "This conflict was already resolved.")
         spec = get_spec(conflict.record_type)
         ctx = WriteContext(actor=actor, device=getattr(actor, "current_device", None), request=request)
         chosen = None
@@ -95,7 +95,7 @@ def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, reque
         if original is None:
             raise NotFound("No such quarantined mutation.")
         if original.status != Mutation.Status.REJECTED:
-            raise DomainError("not_rejected", "Only rejected mutations can be replayed.", status_code=409)
+            raise StateConflict("not_rejected", "Only rejected mutations can be replayed.")
         payload = dict(original.payload)
         if fields is not None:
             payload["fields"] = fields

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from backend.errors import DomainError
+from backend.errors import DomainError, Gone
 from records.access import scoped_queryset
 from records.models import Change
 from records.registry import ordered_specs
@@ -127,7 +127,7 @@ def _checkpoint(device, last_pulled_at):
         return None
     checkpoint = WatermelonCheckpoint.objects.filter(device=device, pk=last_pulled_at).first()
     if checkpoint is None:
-        raise DomainError("reset_required", RESET_MESSAGE, status_code=410)
+        raise Gone("reset_required", RESET_MESSAGE)
     return checkpoint
 
 
@@ -141,7 +141,7 @@ def _read_engine(user, device, cursor, request, limit):
             page = pull_engine.pull(user=user, device=device, cursor=read.cursor, request=request, limit=want)
         except DomainError as exc:
             if exc.code in ("cursor_expired", "invalid_cursor"):
-                raise DomainError("reset_required", RESET_MESSAGE, status_code=410) from None
+                raise Gone("reset_required", RESET_MESSAGE) from None
             raise
         read.reset = read.reset or (page["reset"] and cursor is not None)
         read.removed_teams.update(page["removed_teams"])

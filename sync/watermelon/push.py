@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 
-from backend.errors import DomainError
+from backend.errors import DomainError, TooLarge
 from records.access import scoped_queryset
 from records.wire import to_wire
 from responders import selectors
@@ -138,10 +138,9 @@ def _check_changes(changes):
     by_table = _changes_shape(changes)
     total = sum(len(p.get(k, [])) for p in changes.values() for k in ("created", "updated", "deleted"))
     if total > settings.SYNC_WATERMELON_MAX_PUSH_RECORDS:
-        raise DomainError(
+        raise TooLarge(
             "batch_too_large",
             f"Push at most {settings.SYNC_WATERMELON_MAX_PUSH_RECORDS} records at a time.",
-            status_code=413,
             extra={"limit": settings.SYNC_WATERMELON_MAX_PUSH_RECORDS},
         )
     for table, part in changes.items():
