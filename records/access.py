@@ -3,14 +3,23 @@
 Deny by default: a record outside the user's scope answers not_found, exactly as one that does not exist.
 """
 
-from django.core.exceptions import ValidationError
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db.models import QuerySet
 
 from backend.errors import Forbidden, NotFound
 from responders import selectors
 from responders.models import Team
 
+if TYPE_CHECKING:
+    from .registry import RecordSpec
 
-def scoped_queryset(spec, user, include_deleted=False):
+
+def scoped_queryset(spec: RecordSpec, user: Any, include_deleted: bool = False) -> QuerySet[Any]:
     """The records of this type the user may read now (deny by default)."""
     team_ids = selectors.readable_team_ids(user, program_codes=spec.programs)
     qs = spec.model._default_manager.filter(team_id__in=team_ids)
@@ -19,18 +28,18 @@ def scoped_queryset(spec, user, include_deleted=False):
     return qs
 
 
-def get_for_write(spec, user, record_id, lock=True):
+def get_for_write(spec: RecordSpec, user: Any, record_id: Any, lock: bool = True) -> Any:
     """The record to change, locked, or not_found when it does not exist *or* is outside the writer's scope."""
     qs = scoped_queryset(spec, user, include_deleted=True)
     if lock:
         qs = qs.select_for_update(of=("self",))
     try:
         return qs.select_related("program", "team").get(pk=record_id)
-    except (spec.model.DoesNotExist, ValueError, ValidationError):
+    except (ObjectDoesNotExist, ValueError, ValidationError):
         raise NotFound(f"No {spec.name} with that id.") from None
 
 
-def check_restricted(spec, user, program_id, names):
+def check_restricted(spec: RecordSpec, user: Any, program_id: int, names: Iterable[str]) -> None:
     role = selectors.role_in_program(user, program_id)
     denied = [n for n in names if n in spec.restricted and role not in spec.restricted[n]]
     if denied:
@@ -41,11 +50,13 @@ def check_restricted(spec, user, program_id, names):
         )
 
 
-def _missing(value):
+def _missing(value: Any) -> ValidationError:
     return ValidationError(f'Invalid pk "{value}" - object does not exist.', code="does_not_exist")
 
 
-def check_references(spec, user, values, team_id, program_id):
+def check_references(
+    spec: RecordSpec, user: Any, values: Mapping[str, Any], team_id: int, program_id: int
+) -> None:
     """Every record or person a write names must be one the writer may see; otherwise the same answer as an id
     that does not exist (does_not_exist), so a reference never tells whether a record outside scope exists.
     Lists of record ids also stay within the record's team (wrong_team), as foreign keys do (Model.clean)."""
@@ -73,7 +84,7 @@ def check_references(spec, user, values, team_id, program_id):
         elif any(found[str(i).lower()] != team_id for i in ids):
             errors[name] = [ValidationError(f"A {target} of another team.", code="wrong_team")]
     for name in spec.people:
-        value = values.get(name)
+        value: Any = values.get(name)
         ids = [value.pk] if hasattr(value, "pk") else list(value or [])
         if not ids:
             continue
@@ -89,7 +100,7 @@ def check_references(spec, user, values, team_id, program_id):
         raise ValidationError(errors)
 
 
-def resolve_team(spec, user, team_id):
+def resolve_team(spec: RecordSpec, user: Any, team_id: int | None) -> Team:
     writable = selectors.readable_team_ids(user, program_codes=spec.programs)
     if team_id is None:
         if len(writable) == 1:
@@ -100,7 +111,7 @@ def resolve_team(spec, user, team_id):
             )
     if team_id not in writable:
         raise ValidationError({"team": [ValidationError("Not a team you can write to.", code="team_not_writable")]})
-    cache = user.__dict__.setdefault("_team_cache", {})
+    cache: dict[int, Team] = user.__dict__.setdefault("_team_cache", {})
     if team_id not in cache:
         cache[team_id] = Team.objects.select_related("program").get(pk=team_id)
     return cache[team_id]

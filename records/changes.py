@@ -3,6 +3,9 @@
 How positions are stamped and why a pull never skips a late commit: sync/changes.py, which reads the index.
 """
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.db import connection
 from django.utils import timezone
 
@@ -11,18 +14,21 @@ from .models import Change
 # The shared advisory lock every transaction writing change rows holds until it ends ("SYNCHG").
 SYNC_WRITER_LOCK = 0x53594E434847
 
+# (record_type, record_id, team_id, program_id, op, version)
+ChangeRow = tuple[str, Any, int, int, str, int]
 
-def is_postgres():
+
+def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _sqlite_next_position(cursor):
+def _sqlite_next_position(cursor: Any) -> int:
     cursor.execute("INSERT OR IGNORE INTO sync_synccounter (name, value) VALUES ('change', 0)")
     cursor.execute("UPDATE sync_synccounter SET value = value + 1 WHERE name = 'change' RETURNING value")
-    return cursor.fetchone()[0]
+    return int(cursor.fetchone()[0])
 
 
-def write_changes(rows):
+def write_changes(rows: Sequence[ChangeRow]) -> None:
     """Upsert change rows: [(record_type, record_id, team_id, program_id, op, version)].
 
     One row per (record, team): writing it again moves it to this
@@ -60,7 +66,7 @@ def write_changes(rows):
             )
 
 
-def record_change_rows(spec_name, instance, op, old_team_id=None):
+def record_change_rows(spec_name: str, instance: Any, op: str, old_team_id: int | None = None) -> list[ChangeRow]:
     rows = [(spec_name, instance.pk, instance.team_id, instance.program_id, op, instance.version)]
     if old_team_id is not None and old_team_id != instance.team_id:
         rows.append((spec_name, instance.pk, old_team_id, instance.program_id, Change.Op.REMOVE, instance.version))

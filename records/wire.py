@@ -6,6 +6,7 @@ from the model in records/registry.py). Every caller (REST, sync push and pull, 
 
 import json
 import threading
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -43,7 +44,7 @@ def snapshot(spec, instance, loaded=False):
     (a pull): its JSON fields, which the database handed back as plain JSON values, are used as they are
     instead of being copied through json.dumps/json.loads (the same values, at a fraction of the cost).
     """
-    data = {}
+    data: dict[str, Any] = {}
     for name, attname, is_relation, native_json, serializer_field in _snapshot_plan(spec):
         raw = getattr(instance, attname)
         if raw is None:
@@ -58,7 +59,7 @@ def snapshot(spec, instance, loaded=False):
     return data
 
 
-_SNAPSHOT_PLANS = {}
+_SNAPSHOT_PLANS: dict[str, tuple[tuple[str, str, bool, bool, Any], ...]] = {}
 
 
 def _snapshot_plan(spec):
@@ -68,7 +69,7 @@ def _snapshot_plan(spec):
     plan = _SNAPSHOT_PLANS.get(spec.name)
     if plan is None:
         serializer_fields = _serializer_fields(spec)
-        plan = []
+        rows = []
         for name in spec.policies:
             f = spec.model._meta.get_field(name)
             ser_field = serializer_fields[name]
@@ -78,12 +79,12 @@ def _snapshot_plan(spec):
                 and type(ser_field) is serializers.JSONField
                 and not ser_field.binary
             )
-            plan.append((name, f.attname, f.is_relation, native_json, ser_field))
-        plan = _SNAPSHOT_PLANS[spec.name] = tuple(plan)
+            rows.append((name, f.attname, f.is_relation, native_json, ser_field))
+        plan = _SNAPSHOT_PLANS[spec.name] = tuple(rows)
     return plan
 
 
-_SERIALIZER_FIELDS = {}
+_SERIALIZER_FIELDS: dict[str, Any] = {}
 
 
 def _serializer_fields(spec):

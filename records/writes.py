@@ -5,16 +5,19 @@ versioned, indexed for pull and audited the same way (docs/dev/write-flow.md fol
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_event
 from backend.errors import DomainError, Forbidden, StateConflict
 from responders import selectors
-from responders.models import Role
+from responders.models import Device, Role, User
 
 from . import merge
 from .access import check_references, check_restricted, resolve_team, scoped_queryset
@@ -31,20 +34,20 @@ TEAM_MOVE_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN}
 class WriteContext:
     """Who writes, from where, and on behalf of which mutation."""
 
-    actor: object
-    device: object = None
-    mutation: object = None
+    actor: User
+    device: Device | None = None
+    mutation: Any = None  # a sync.Mutation: the record core keeps only its id
     app_version: str = ""
     form_version: str = ""
-    device_time: object = None
-    request: object = None
+    device_time: datetime | None = None
+    request: HttpRequest | None = None
     audit: bool = True
     # Set only by a supervisor accepting an amendment: the one write allowed on a locked record.
     allow_locked: bool = False
     # A sync push: history, change-index rows and audit events written in bulk when the push ends.
     deferred: "DeferredWrites | None" = None
     # A merge base given as field values rather than a version (the WatermelonDB adapter's).
-    base_data: dict | None = None
+    base_data: dict[str, Any] | None = None
     # A device's sync mutation: merged against what that device knew (its base version plus its own later
     # edits; no base version means its own create, version 1). Otherwise a write without a base version is a
     # person editing the current version (the REST API, a supervisor's resolution).

@@ -23,7 +23,9 @@ commit order.
 """
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -70,12 +72,12 @@ FROM snap
 """
 
 
-def stable_horizon():
+def stable_horizon() -> int:
     """The position below which every change is final: (txid, id) pairs with txid < this are all visible."""
     return horizon().below
 
 
-def horizon():
+def horizon() -> Horizon:
     with connection.cursor() as cursor:
         if is_postgres():
             cursor.execute("SELECT pg_current_xact_id()")  # moves xmax past every P already read (see above)
@@ -86,7 +88,7 @@ def horizon():
         return Horizon(cursor.fetchone()[0])
 
 
-def held_back(team_ids, below):
+def held_back(team_ids: Collection[int], below: int) -> bool:
     """Whether committed changes of these teams wait at or above the horizon (a sync write still open)."""
     if not team_ids or not is_postgres():
         return False
@@ -95,10 +97,12 @@ def held_back(team_ids, below):
             "SELECT EXISTS (SELECT 1 FROM sync_change WHERE team_id = ANY(%s) AND txid >= %s::text::xid8)",
             [list(team_ids), str(below)],
         )
-        return cursor.fetchone()[0]
+        return bool(cursor.fetchone()[0])
 
 
-def read_changes(team_ids, after, limit, below):
+def read_changes(
+    team_ids: Collection[int], after: tuple[int, int], limit: int, below: int
+) -> list[tuple[Any, ...]]:
     """Change rows of these teams after position `after`=(txid, id) and below txid `below`, in order."""
     if not team_ids:
         return []
@@ -131,4 +135,4 @@ def read_changes(team_ids, after, limit, below):
                 """,  # noqa: S608 - placeholders only
                 [*team_ids, txid, txid, row_id, below, limit],
             )
-        return cursor.fetchall()
+        return list(cursor.fetchall())

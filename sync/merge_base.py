@@ -4,13 +4,21 @@ The record core asks for them through records.writes.own_edits_source (set in sy
 docs/sync-protocol.md, "The merge base", and docs/dev/decisions/causal-merge-base.md.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
 from sync.models import Mutation
+
+if TYPE_CHECKING:
+    from records.writes import WriteContext
 
 # Outcomes of a device's own update that it laid on its copy of the record (a rejected one it did not keep).
 OWN_EDIT_STATUSES = ("applied", "unchanged", "merged", "conflict")
 
 
-def device_own_edits(ctx, record_id):
+def device_own_edits(ctx: WriteContext, record_id: UUID) -> list[tuple[int | None, dict[str, Any], int]]:
     """[(seq, fields, version answered)] of the device's own taken updates of the record, this push's included."""
     rows = [
         (m["seq"], (m["payload"] or {}).get("fields") or {}, (m["result"] or {}).get("version") or 0)

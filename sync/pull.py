@@ -13,6 +13,7 @@ as `remove` changes.
 """
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -132,7 +133,7 @@ def _fresh_state(user, device, teams, fingerprint):
 
 def _backfill(user, fill, limit):
     """Current state of the backfill teams, type by type, in id order."""
-    changes = []
+    changes: list[dict[str, Any]] = []
     specs = ordered_specs()
     while fill["spec"] < len(specs) and len(changes) < limit:
         spec = specs[fill["spec"]]
@@ -178,7 +179,7 @@ def _stream(user, teams, position, limit):
     else:
         # Every change below the horizon has now been seen; later ones will all sort after this.
         new_position = max(list(position), [below - 1, MAX_ID])
-    by_type = {}
+    by_type: dict[str, Any] = {}
     for row in rows:
         by_type.setdefault(row[1], set()).add(_as_uuid(row[2]))
     current = {}

@@ -15,6 +15,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -112,7 +113,9 @@ def read_envelope(index, raw):
     device_time = raw.get("device_time")
     device_time = try_parse_datetime(device_time)
     form_version = raw.get("form_version") if isinstance(raw.get("form_version"), str) else ""
-    return Envelope(index, mid, seq, kind, op, rid, base, fields, team, device_time, form_version[:40], raw), None
+    # The checks above leave every value of the type the envelope declares.
+    envelope = Envelope(index, mid, seq, kind, op, rid, base, fields, team, device_time, form_version[:40], raw)  # type: ignore[arg-type,index]
+    return envelope, None
 
 
 def _result(env_or_row, status, **extra):
@@ -268,7 +271,8 @@ def _apply_creates(user, device, app_version, rows, request, deferred):
     Sets each row's outcome as process_mutation(save=False) does; returns nothing.
     """
     run_mark, absent = deferred.mark(), set(deferred.known_absent)
-    outcomes, records = [], {}
+    outcomes: list[Any] = []
+    records: dict[Any, Any] = {}
     try:
         with transaction.atomic():
             for row in rows:
@@ -300,7 +304,7 @@ def push(*, user, device, protocol, app_version, mutations, request=None, assign
     assign_seq: the mutations carry no device order of their own (WatermelonDB's push): they take the device's
     next sequence numbers, in request order, under the device lock.
     """
-    results = [None] * len(mutations)
+    results: list[Any] = [None] * len(mutations)
     envelopes = []
     for index, raw in enumerate(mutations):
         env, error = read_envelope(index, raw)
@@ -416,7 +420,7 @@ def push(*, user, device, protocol, app_version, mutations, request=None, assign
         deferred.flush()
         state.last_push_at = timezone.now()
         state.save(update_fields=["next_seq", "last_push_at"])
-        counts = {}
+        counts: dict[str, int] = {}
         for r in results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
         audit_record(
@@ -463,7 +467,7 @@ class Run:
         self._reset()
 
 
-_REFERENCE_FIELDS = {}
+_REFERENCE_FIELDS: dict[str, Any] = {}
 
 
 def _reference_fields(type_name):
@@ -500,7 +504,7 @@ def _created_elsewhere(user, mutation):
 
 def _absent_record_ids(envelopes):
     """Ids this batch creates that no record has yet: one query per type instead of one per create."""
-    wanted = {}
+    wanted: dict[Any, Any] = {}
     for env in envelopes:
         if env.op == "create":
             wanted.setdefault(env.type, set()).add(env.record_id)
@@ -556,7 +560,7 @@ class _Admission:
             self.push_seconds = 0.8 * self.push_seconds + 0.2 * seconds
 
 
-_ADMISSION = {}
+_ADMISSION: dict[int, Any] = {}
 _ADMISSION_LOCK = threading.Lock()
 
 

@@ -20,7 +20,9 @@ class MutationInput(serializers.Serializer):
     op = serializers.ChoiceField(choices=["create", "update", "delete"])
     id = serializers.UUIDField(help_text="The record's client-generated UUID.")
     base_version = serializers.IntegerField(required=False, min_value=1, help_text="Version the edit was based on.")
-    fields = serializers.DictField(required=False, help_text="Changed fields only (update) or all fields (create).")
+    fields = serializers.DictField(  # type: ignore[assignment]  # a field named "fields"
+        required=False, help_text="Changed fields only (update) or all fields (create)."
+    )
     team = serializers.IntegerField(required=False, help_text="Team id, on create when the user has several.")
     device_time = serializers.DateTimeField(required=False, help_text="Device clock at the edit (kept, not trusted).")
     form_version = serializers.CharField(required=False, max_length=40)
@@ -48,7 +50,9 @@ class MutationResult(serializers.Serializer):
     waiting_for_seq = serializers.IntegerField(required=False)
     code = serializers.CharField(required=False)
     message = serializers.CharField(required=False)
-    fields = serializers.DictField(required=False)
+    fields = serializers.DictField(  # type: ignore[assignment]  # a field named "fields"
+        required=False
+    )
 
 
 class PushOutput(serializers.Serializer):
@@ -158,7 +162,9 @@ class QuarantineOutput(serializers.ModelSerializer):
 
 
 class ReplayInput(serializers.Serializer):
-    fields = serializers.DictField(required=False, help_text="Corrected fields; omitted keeps the original ones.")
+    fields = serializers.DictField(  # type: ignore[assignment]  # a field named "fields"
+        required=False, help_text="Corrected fields; omitted keeps the original ones."
+    )
     base_version = serializers.IntegerField(required=False, min_value=1)
 
 

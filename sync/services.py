@@ -68,7 +68,7 @@ def conflict_resolve(*, conflict_id, actor, resolution, value=None, request=None
             field=conflict.field,
             version=version,
         )
-    conflict.record_version = version  # the record's version once resolved (a new one if the value changed)
+    conflict.record_version = version  # type: ignore[attr-defined]  # the record's version once resolved (a new one if the value changed)
     return conflict
 
 

@@ -10,6 +10,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -204,7 +205,7 @@ def _withheld_deletes(device, entries, pushed_through):
     )
     for record_id, type_name, at, since in rows:
         # A completed push from a pull at or after the one that held it back carried every edit made before.
-        pending[record_id] = pushed_through >= at or since < grace
+        pending[record_id] = pushed_through >= at or since < grace  # type: ignore[operator]  # set together
         key = (type_name, str(record_id))
         entries.setdefault(key, {"type": type_name, "id": key[1], "op": Change.Op.DELETE, "version": None})
     return pending
@@ -254,7 +255,7 @@ def _add_resends(user, device, read, pulled_from, room):
 
 def _waiting(device):
     """[(spec, {record id: (resend, checkpoint)})] of the device's records to send again, in a stable order."""
-    waiting = {}
+    waiting: dict[Any, Any] = {}
     rows = WatermelonShadow.objects.filter(device=device).exclude(resend__in=("", "back")).order_by("id")
     for record_id, type_name, resend, checkpoint in rows.values_list(
         "record_id", "record_type", "resend", "checkpoint"
@@ -282,7 +283,9 @@ class Answer:
         self.device, self.checkpoint_id, self.first, self.pulled_from = device, checkpoint_id, first, pulled_from
         self.by_table = specs_by_table()
         self.by_type = {spec.name: spec for spec in self.by_table.values()}
-        self.changes = {table: {"created": [], "updated": [], "deleted": []} for table in self.by_table}
+        self.changes: dict[str, dict[str, list[Any]]] = {
+            table: {"created": [], "updated": [], "deleted": []} for table in self.by_table
+        }
         self.resends, self.pending = Resends(), {}
         self.delivered, self.dropped, self.withheld = [], [], {}
 
