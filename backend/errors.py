@@ -157,6 +157,25 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, DatabaseError):
+        return _database_error_response(exc)
+    if isinstance(exc, DomainError):
+        return _domain_error_response(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, dict):
+            fields = _field_errors(detail)
+        else:
+            fields = {"non_field_errors": _field_errors({"x": detail})["x"]}
+        response.data = error_body("validation_error", "Some fields are not valid.", fields)
+        return response
+    return _drf_error_response(exc, response)
+
+
+def _database_error_response(exc):
     if isinstance(exc, (OperationalError, InterfaceError)):
         # The database went away (restart, killed connection). The request's
         # transaction was rolled back; the client may retry.
@@ -169,29 +188,21 @@ def exception_handler(exc, context):
     if isinstance(exc, (DataError, IntegrityError)):
         code, message, status_code = database_refusal(exc)
         return Response(error_body(code, message), status=status_code)
-    if isinstance(exc, DatabaseError):
-        return None
+    return None
 
-    if isinstance(exc, DomainError):
-        body = error_body(exc.code, exc.message, exc.fields, **exc.extra)
-        headers = {}
-        if isinstance(exc, Unauthenticated):
-            headers["WWW-Authenticate"] = 'Bearer realm="api"'
-        if "retry_after" in exc.extra:
-            headers["Retry-After"] = str(exc.extra["retry_after"])
-        return Response(body, status=http_status(exc), headers=headers)
 
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
-    if isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail
-        if isinstance(detail, dict):
-            fields = _field_errors(detail)
-        else:
-            fields = {"non_field_errors": _field_errors({"x": detail})["x"]}
-        response.data = error_body("validation_error", "Some fields are not valid.", fields)
-        return response
+def _domain_error_response(exc):
+    body = error_body(exc.code, exc.message, exc.fields, **exc.extra)
+    headers = {}
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    if "retry_after" in exc.extra:
+        headers["Retry-After"] = str(exc.extra["retry_after"])
+    return Response(body, status=http_status(exc), headers=headers)
+
+
+def _drf_error_response(exc, response):
+    """DRF's own exceptions (parse errors, authentication, throttling...) in the one error body."""
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
     if code is None:
         detail_code = exc.get_codes() if hasattr(exc, "get_codes") else None

@@ -406,26 +406,7 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
     incoming = {name: canonical(spec, name, value) for name, value in values.items()}
     base = _merge_base(spec, instance, base_version, ctx)
     outcome = merge.merge_record(spec.policies, spec.transitions, base.values, snapshot(spec, instance), incoming)
-    conflicts = [
-        Conflict(
-            record_type=spec.name,
-            record_id=instance.pk,
-            program_id=instance.program_id,
-            team_id=instance.team_id,
-            field=c.name,
-            policy=c.policy,
-            base_version=base_version,
-            server_version=instance.version + 1,
-            base_value=c.base,
-            server_value=c.theirs,
-            incoming_value=c.mine,
-            server_author_id=_kept_value_author(ctx, instance, base, c.name),
-            incoming_author=ctx.actor,
-            mutation=ctx.mutation,
-            created_at=now,
-        )
-        for c in outcome.conflicts
-    ]
+    conflicts = _conflict_rows(spec, ctx, instance, base, base_version, outcome.conflicts, now)
     if outcome.values or conflicts or outcome.merged:
         # A conflict, or a merge that stored something other than what was sent, writes a version even when no
         # value changed: the device's next base then says whether its copy came before or after it (see
@@ -451,6 +432,30 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
             conflicts=len(conflicts),
         )
     return WriteResult(outcome.status, instance, instance.version, merged_fields=outcome.merged, conflicts=conflicts)
+
+
+def _conflict_rows(spec, ctx, instance, base, base_version, field_conflicts, now):
+    """A Conflict for each field whose incoming value lost the merge (kept for a person to resolve)."""
+    return [
+        Conflict(
+            record_type=spec.name,
+            record_id=instance.pk,
+            program_id=instance.program_id,
+            team_id=instance.team_id,
+            field=c.name,
+            policy=c.policy,
+            base_version=base_version,
+            server_version=instance.version + 1,
+            base_value=c.base,
+            server_value=c.theirs,
+            incoming_value=c.mine,
+            server_author_id=_kept_value_author(ctx, instance, base, c.name),
+            incoming_author=ctx.actor,
+            mutation=ctx.mutation,
+            created_at=now,
+        )
+        for c in field_conflicts
+    ]
 
 
 def record_delete(*, spec, ctx, instance, base_version=None):
