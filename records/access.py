@@ -39,6 +39,28 @@ def get_for_write(spec: RecordSpec, user: Any, record_id: Any, lock: bool = True
         raise NotFound(f"No {spec.name} with that id.") from None
 
 
+
+def access_locked(queryset: QuerySet[Any], pk: Any, *, missing: str) -> Any:
+    """The row with this pk in `queryset` (already scoped to the user, and locked by the caller's
+    select_for_update), or 404 with `missing`: out of scope and not existing answer alike."""
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        raise NotFound(missing)
+    return obj
+
+
+def in_readable_teams(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    """The rows of `queryset` (team-owned: conflicts, amendments, shift logs) in the teams the user may read."""
+    return queryset.filter(team_id__in=selectors.readable_team_ids(user))
+
+
+def require_reviewer(user: Any, team_id: int | None, message: str) -> None:
+    """403 unless the user is a supervisor (or program admin) of this team: the one rule for deciding conflicts,
+    amendments, quarantined mutations and shift logs."""
+    if not (team_id and selectors.can_review_team(user, team_id)):
+        raise Forbidden(message)
+
+
 def check_restricted(spec: RecordSpec, user: Any, program_id: int, names: Iterable[str]) -> None:
     role = selectors.role_in_program(user, program_id)
     denied = [n for n in names if n in spec.restricted and role not in spec.restricted[n]]

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from backend.errors import DomainError, Forbidden, NotFound, StateConflict
-from records.access import get_for_write
+from backend.errors import DomainError, StateConflict
+from records.access import access_locked, get_for_write, in_readable_teams, require_reviewer
 from records.models import Conflict
 from records.registry import get_spec
 from records.writes import WriteContext, record_delete, record_update
@@ -21,15 +21,9 @@ from .push import process_mutation
 def conflict_resolve(*, conflict_id, actor, resolution, value=None, request=None):
     """A supervisor decides a conflict. Taking the incoming or a new value is a new record version, so it syncs."""
     with transaction.atomic():
-        conflict = (
-            Conflict.objects.select_for_update()
-            .filter(pk=conflict_id, team_id__in=selectors.readable_team_ids(actor))
-            .first()
-        )
-        if conflict is None:
-            raise NotFound("No such conflict.")
-        if not selectors.can_review_team(actor, conflict.team_id):
-            raise Forbidden("Only a supervisor of this team can resolve its conflicts.")
+        conflicts = in_readable_teams(Conflict.objects.select_for_update(), actor)
+        conflict = access_locked(conflicts, conflict_id, missing="No such conflict.")
+        require_reviewer(actor, conflict.team_id, "Only a supervisor of this team can resolve its conflicts.")
         if conflict.status == Conflict.Status.RESOLVED:
             raise StateConflict("already_resolved", "This conflict was already resolved.")
         spec = get_spec(conflict.record_type)
@@ -68,7 +62,7 @@ def conflict_resolve(*, conflict_id, actor, resolution, value=None, request=None
             field=conflict.field,
             version=version,
         )
-    conflict.record_version = version  # type: ignore[attr-defined]  # the record's version once resolved (a new one if the value changed)
+    conflict.record_version = version  # the record's version once resolved (a new one if the value changed)
     return conflict
 
 
@@ -91,9 +85,8 @@ def quarantine_queryset(user):
 def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, request=None):
     """Apply a corrected copy of a rejected mutation. The original stays, linked to its replay."""
     with transaction.atomic():
-        original = quarantine_queryset(actor).select_for_update(of=("self",)).filter(pk=mutation_id).first()
-        if original is None:
-            raise NotFound("No such quarantined mutation.")
+        quarantine = quarantine_queryset(actor).select_for_update(of=("self",))
+        original = access_locked(quarantine, mutation_id, missing="No such quarantined mutation.")
         if original.status != Mutation.Status.REJECTED:
             raise StateConflict("not_rejected", "Only rejected mutations can be replayed.")
         payload = dict(original.payload)
@@ -133,11 +126,10 @@ def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, reque
 def mutation_dismiss(*, mutation_id, actor, request=None):
     """A supervisor closes a quarantined mutation that should not be applied (kept, never deleted)."""
     with transaction.atomic():
-        mutation = quarantine_queryset(actor).select_for_update(of=("self",)).filter(pk=mutation_id).first()
-        if mutation is None:
-            raise NotFound("No such quarantined mutation.")
-        if not (mutation.team_id and selectors.can_review_team(actor, mutation.team_id)):
-            raise Forbidden("Only a supervisor of this team can dismiss its quarantined mutations.")
+        quarantine = quarantine_queryset(actor).select_for_update(of=("self",))
+        mutation = access_locked(quarantine, mutation_id, missing="No such quarantined mutation.")
+        message = "Only a supervisor of this team can dismiss its quarantined mutations."
+        require_reviewer(actor, mutation.team_id, message)
         mutation.dismissed_at = timezone.now()
         mutation.dismissed_by = actor
         mutation.save(update_fields=["dismissed_at", "dismissed_by"])
