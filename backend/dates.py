@@ -20,7 +20,7 @@ MIN_YEAR, MAX_YEAR = 1900, 2999
 def invalid_date(name, message=None):
     message = message or f"{name} is a date (YYYY-MM-DD) between {MIN_YEAR} and {MAX_YEAR}."
     return DomainError(
-        "invalid_date", message, status_code=400, fields={name: [{"code": "invalid_date", "message": message}]}
+        "invalid_date", message, fields={name: [{"code": "invalid_date", "message": message}]}
     )
 
 

@@ -2,8 +2,9 @@
 
     {"code": "machine_readable", "message": "For a person.", "fields": {"name": [{"code": ..., "message": ...}]}}
 
-Services raise `DomainError` (or Django's ValidationError); views never build
-their own error bodies.
+Services raise `DomainError` or one of its kinds (plain exceptions with a code, no HTTP in them) or Django's
+ValidationError; `exception_handler` maps each kind to its status (HTTP_STATUS). Views never build their own
+error bodies.
 """
 
 import logging
@@ -19,39 +20,78 @@ from rest_framework.views import exception_handler as drf_exception_handler
 logger = logging.getLogger(__name__)
 
 
-class DomainError(exceptions.APIException):
-    """A rule of the domain said no. Carries a stable machine-readable code."""
+class DomainError(Exception):
+    """A rule of the domain said no: a stable machine-readable code, a message for a person, field errors.
 
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid"
-    default_detail = "The request could not be applied."
+    Free of HTTP: the kind of refusal is the class (below), and `exception_handler` alone turns it into a
+    status (HTTP_STATUS). The base class itself is a refusal of the input (400).
+    """
 
-    def __init__(self, code, message=None, *, status_code=None, fields=None, extra=None):
+    default_message = "The request could not be applied."
+
+    def __init__(self, code, message=None, *, fields=None, extra=None):
         self.code = code
-        self.message = message or self.default_detail
+        self.message = message or self.default_message
         self.fields = fields or {}
         self.extra = extra or {}
-        if status_code is not None:
-            self.status_code = status_code
-        super().__init__(detail=self.message, code=code)
-
-
-class Conflict(DomainError):
-    status_code = status.HTTP_409_CONFLICT
+        super().__init__(self.message)
 
 
 class NotFound(DomainError):
-    status_code = status.HTTP_404_NOT_FOUND
+    """The object does not exist, or is outside the asker's scope (the same answer, so existence never leaks)."""
 
-    def __init__(self, message="Not found."):
-        super().__init__("not_found", message)
+    def __init__(self, message="Not found.", code="not_found"):
+        super().__init__(code, message)
 
 
 class Forbidden(DomainError):
-    status_code = status.HTTP_403_FORBIDDEN
+    """The asker's role does not allow this."""
 
-    def __init__(self, message="You do not have permission to do this.", code="permission_denied"):
-        super().__init__(code, message)
+    def __init__(self, message="You do not have permission to do this.", code="permission_denied", *, fields=None):
+        super().__init__(code, message, fields=fields)
+
+
+class StateConflict(DomainError):
+    """The object's state forbids it now (already decided, deleted, locked, an id already used)."""
+
+
+class Unauthenticated(DomainError):
+    """The credentials are missing, wrong or spent."""
+
+
+class Gone(DomainError):
+    """What the client holds is too old to continue from (a cursor behind the purge horizon)."""
+
+
+class TooLarge(DomainError):
+    """The request carries more than the server takes at once."""
+
+
+class RateLimited(DomainError):
+    """Too many attempts; `extra["retry_after"]` says when to try again."""
+
+
+class Unavailable(DomainError):
+    """The server cannot take this now; retry after `extra["retry_after"]`."""
+
+
+# The one place a domain refusal becomes an HTTP status (docs/api.md lists the codes and their statuses).
+HTTP_STATUS = {
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Forbidden: status.HTTP_403_FORBIDDEN,
+    StateConflict: status.HTTP_409_CONFLICT,
+    Unauthenticated: status.HTTP_401_UNAUTHORIZED,
+    Gone: status.HTTP_410_GONE,
+    TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    RateLimited: status.HTTP_429_TOO_MANY_REQUESTS,
+    Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    DomainError: status.HTTP_400_BAD_REQUEST,
+}
+
+
+def http_status(exc):
+    """The status a domain error answers with: its nearest class in HTTP_STATUS."""
+    return next(HTTP_STATUS[cls] for cls in type(exc).__mro__ if cls in HTTP_STATUS)
 
 
 # Codes for DRF's built-in exceptions, so the client never has to parse prose.
@@ -117,6 +157,25 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, DatabaseError):
+        return _database_error_response(exc)
+    if isinstance(exc, DomainError):
+        return _domain_error_response(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, dict):
+            fields = _field_errors(detail)
+        else:
+            fields = {"non_field_errors": _field_errors({"x": detail})["x"]}
+        response.data = error_body("validation_error", "Some fields are not valid.", fields)
+        return response
+    return _drf_error_response(exc, response)
+
+
+def _database_error_response(exc):
     if isinstance(exc, (OperationalError, InterfaceError)):
         # The database went away (restart, killed connection). The request's
         # transaction was rolled back; the client may retry.
@@ -129,27 +188,21 @@ def exception_handler(exc, context):
     if isinstance(exc, (DataError, IntegrityError)):
         code, message, status_code = database_refusal(exc)
         return Response(error_body(code, message), status=status_code)
-    if isinstance(exc, DatabaseError):
-        return None
+    return None
 
-    if isinstance(exc, DomainError):
-        body = error_body(exc.code, exc.message, exc.fields, **exc.extra)
-        headers = _auth_headers(exc) or {}
-        if "retry_after" in exc.extra:
-            headers["Retry-After"] = str(exc.extra["retry_after"])
-        return Response(body, status=exc.status_code, headers=headers)
 
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
-    if isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail
-        if isinstance(detail, dict):
-            fields = _field_errors(detail)
-        else:
-            fields = {"non_field_errors": _field_errors({"x": detail})["x"]}
-        response.data = error_body("validation_error", "Some fields are not valid.", fields)
-        return response
+def _domain_error_response(exc):
+    body = error_body(exc.code, exc.message, exc.fields, **exc.extra)
+    headers = {}
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    if "retry_after" in exc.extra:
+        headers["Retry-After"] = str(exc.extra["retry_after"])
+    return Response(body, status=http_status(exc), headers=headers)
+
+
+def _drf_error_response(exc, response):
+    """DRF's own exceptions (parse errors, authentication, throttling...) in the one error body."""
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
     if code is None:
         detail_code = exc.get_codes() if hasattr(exc, "get_codes") else None
@@ -181,12 +234,6 @@ def database_refusal(exc):
             status.HTTP_409_CONFLICT,
         )
     return "invalid_value", "A value is out of the range the server can store.", status.HTTP_400_BAD_REQUEST
-
-
-def _auth_headers(exc):
-    if exc.status_code == 401:
-        return {"WWW-Authenticate": 'Bearer realm="api"'}
-    return None
 
 
 def json_error_response(request, status_code, code, message):

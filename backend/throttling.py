@@ -37,16 +37,15 @@ class LoginThrottle(_ClientAddress, throttling.SimpleRateThrottle):
 
 def check_login_rate(request):
     """For sign-ins outside DRF (the pages and the admin): the LoginThrottle's count, or 429 rate_limited."""
-    from .errors import DomainError  # not at import: DRF imports this module while backend.errors loads
+    from .errors import RateLimited  # errors imports DRF's views, which load this module through the settings
 
     if request is None:
         return
     throttle = LoginThrottle()
     if not throttle.allow_request(request, None):
         wait = throttle.wait()
-        raise DomainError(
+        raise RateLimited(
             "rate_limited",
             "Too many sign-in attempts; wait and try again.",
-            status_code=429,
             extra={"retry_after": int(wait or 60) + 1},
         )

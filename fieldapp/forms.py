@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from backend.validators import JSONShapeValidator
 from incidents import choices as c
+from records.registry import ordered_specs
 from responders.models import Program, Role
-from sync.registry import ordered_specs
 
 # The record type -> user-facing name. Model verbose names are developer names ("follow up case").
 TYPE_LABELS = {

@@ -6,8 +6,8 @@ from datetime import datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from sync.records import WriteContext, record_create
-from sync.registry import get_spec
+from records.registry import get_spec
+from records.writes import WriteContext, record_create
 
 
 def _id(name):

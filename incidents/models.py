@@ -1,4 +1,4 @@
-"""Field records: MACRO engagements; DVP incidents, scene responses, follow-up cases, contact attempts.
+"""Field records: shift logs; MACRO engagements; DVP incidents, scene responses, follow-up cases, contact attempts.
 
 Every model is a SyncedRecord (client UUID, program, team, author, device,
 versions, device and server times). Validation that needs several fields
@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from backend import validators as v
-from sync.base import SyncedRecord
+from records.base import SyncedRecord
 
 from . import choices as c
 
@@ -24,6 +24,106 @@ PERSON = v.obj(
 )
 PERSONS = v.list_of(PERSON, max_items=50)
 REFERRAL = v.obj({"to": v.text(120), "kind": v.enum(c.ReferralKind.choices)}, required=("to", "kind"))
+
+
+STATUS_TIMELINE = v.list_of(
+    v.obj({"status": v.enum(c.UnitStatus.choices), "at": v.DATETIME}, required=("status", "at")), max_items=500
+)
+CALLS_OFFERED = v.list_of(
+    v.obj(
+        {
+            "cad_number": v.text(40),
+            "offered_at": v.DATETIME,
+            "call_type": v.text(60),
+            "decision": v.enum(c.CallDecision.choices),
+            "decline_reason": v.text(200),
+        },
+        required=("cad_number", "decision"),
+    ),
+    max_items=200,
+)
+
+
+
+class Shift(SyncedRecord):
+    """A crew's shift log: unit, crew, status timeline and dispatch offers.
+
+    Review fields are server-owned: a crew submits, a supervisor approves or
+    returns. An approved log locks itself and its records.
+    """
+
+    class ReviewStatus(models.TextChoices):
+        OPEN = "open", "Open"
+        SUBMITTED = "submitted", "Submitted for review"
+        RETURNED = "returned", "Returned with a comment"
+        APPROVED = "approved", "Approved (locked)"
+
+    call_sign = models.CharField(max_length=40, help_text="Vehicle or unit call sign.")
+    crew = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="User ids of the crew members.",
+        validators=[v.JSONShapeValidator(v.list_of({"type": "integer"}, 10, unique=True))],
+    )
+    started_at = models.DateTimeField(help_text="Shift start.")
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="Shift end.")
+    status_timeline = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[{status, at}] with status one of the unit status codes.",
+        validators=[v.JSONShapeValidator(STATUS_TIMELINE)],
+    )
+    calls_offered = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[{cad_number, offered_at, call_type, decision: accepted|declined|pending, decline_reason}].",
+        validators=[v.JSONShapeValidator(CALLS_OFFERED)],
+    )
+    notes = models.TextField(blank=True, max_length=10000)
+
+    review_status = models.CharField(
+        max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.OPEN, editable=False
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    submitted_by = models.ForeignKey(
+        "responders.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reviewed_by = models.ForeignKey(
+        "responders.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    review_comment = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        db_table = "responders_shift"  # kept from when shifts lived in the responders app
+        ordering = ["-started_at", "id"]
+        indexes = [models.Index(fields=["team", "started_at"])]
+
+    def __str__(self):
+        return f"{self.call_sign} {self.started_at:%Y-%m-%d %H:%M}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        if self.ended_at and self.started_at and self.ended_at < self.started_at:
+            errors["ended_at"] = [ValidationError("The shift ends before it starts.", code="times_out_of_order")]
+        for offer in self.calls_offered or []:
+            if (
+                isinstance(offer, dict)
+                and offer.get("decision") == c.CallDecision.DECLINED
+                and not offer.get("decline_reason")
+            ):
+                errors["calls_offered"] = [
+                    ValidationError("A declined call needs a reason.", code="decline_reason_required")
+                ]
+                break
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_locked(self):
+        return self.review_status == self.ReviewStatus.APPROVED
 
 
 class LocationMixin(models.Model):
@@ -81,7 +181,7 @@ class Engagement(LocationMixin, SyncedRecord):
     """One MACRO contact: dispatched or self-initiated (on-view)."""
 
     shift = models.ForeignKey(
-        "responders.Shift", on_delete=models.PROTECT, null=True, blank=True, related_name="engagements"
+        "incidents.Shift", on_delete=models.PROTECT, null=True, blank=True, related_name="engagements"
     )
     origin = models.CharField(max_length=24, choices=c.Origin.choices, help_text="How the work reached the crew.")
     cad_number = models.CharField(max_length=40, blank=True, help_text="CAD incident number when dispatched.")
@@ -193,7 +293,7 @@ class SceneResponse(SyncedRecord):
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="scene_responses")
     shift = models.ForeignKey(
-        "responders.Shift", on_delete=models.PROTECT, null=True, blank=True, related_name="scene_responses"
+        "incidents.Shift", on_delete=models.PROTECT, null=True, blank=True, related_name="scene_responses"
     )
     responders = models.JSONField(
         default=list,

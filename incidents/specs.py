@@ -1,13 +1,34 @@
 """The field record types and how each field merges (see docs/sync-protocol.md)."""
 
+from records.registry import Policy, RecordSpec, register
 from responders.selectors import POLICE_CASE_ROLES
-from sync.registry import Policy, RecordSpec, register
 
 from . import choices as c
-from .models import ContactAttempt, Engagement, FollowUpCase, Incident, SceneResponse
+from .models import ContactAttempt, Engagement, FollowUpCase, Incident, SceneResponse, Shift
 
 S, SET, LIST, COUNTS, TEXT, STATUS = Policy.SCALAR, Policy.SET, Policy.LIST, Policy.COUNTS, Policy.TEXT, Policy.STATUS
 LOCATION = {"latitude": S, "longitude": S, "address": S, "cross_street": S, "beat": S}
+
+# The shift log first: the order record types are registered in is the order pull and the data dictionary use.
+SHIFT = register(
+    RecordSpec(
+        name="shift",
+        model=Shift,
+        programs=frozenset({"MACRO", "DVP"}),
+        policies={
+            "call_sign": Policy.SCALAR,
+            "crew": Policy.SET,
+            "started_at": Policy.SCALAR,
+            "ended_at": Policy.SCALAR,
+            "status_timeline": Policy.LIST,
+            "calls_offered": Policy.LIST,
+            "notes": Policy.TEXT,
+        },
+        people=("crew",),
+        lock="self",
+        read_only=("review_status", "submitted_at", "reviewed_at", "reviewed_by_id", "review_comment"),
+    )
+)
 
 ENGAGEMENT = register(
     RecordSpec(

@@ -10,9 +10,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from incidents.choices import CaseStatus, ContactMode
-from incidents.models import FollowUpCase
-from responders.models import Membership, Role, Shift
-from sync.models import Conflict, Mutation
+from incidents.models import FollowUpCase, Shift
+from records.models import Conflict
+from responders.models import Membership, Role
+from sync.models import Mutation
 
 from .models import Notification
 

@@ -103,6 +103,17 @@ def cad_import(*, program, actor, text, request=None):
     return {"created": len(new), "updated": len(updated)}
 
 
+def _matches_by_time_and_beat(engagement, call):
+    """A dispatched engagement in the call's beat, received within MATCH_WINDOW of it."""
+    e = engagement
+    return bool(
+        e["origin"] in DISPATCHED_ORIGINS
+        and e["beat"]
+        and e["beat"] == call.beat
+        and abs((e["received_at"] or e["dispatched_at"] or e["server_received_at"]) - call.received_at) <= MATCH_WINDOW
+    )
+
+
 def reconcile(*, program, team_ids, start, end):
     """Match CAD calls to engagements: by CAD number, else by time (±30 min) and beat."""
     lo, hi = period_bounds(start, end)
@@ -126,16 +137,7 @@ def reconcile(*, program, team_ids, start, end):
             used.add(hit["pk"])
             matched_number += 1
             continue
-        when = [
-            e
-            for e in engagements
-            if e["pk"] not in used
-            and e["origin"] in DISPATCHED_ORIGINS
-            and e["beat"]
-            and e["beat"] == call.beat
-            and abs((e["received_at"] or e["dispatched_at"] or e["server_received_at"]) - call.received_at)
-            <= MATCH_WINDOW
-        ]
+        when = [e for e in engagements if e["pk"] not in used and _matches_by_time_and_beat(e, call)]
         if when:
             used.add(when[0]["pk"])
             matched_time += 1

@@ -13,9 +13,8 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from incidents.choices import DISPATCHED_ORIGINS, ContactMode, Origin
-from incidents.models import ContactAttempt, Engagement, FollowUpCase, SceneResponse
-from responders.models import Shift
-from sync.models import RecordVersion
+from incidents.models import ContactAttempt, Engagement, FollowUpCase, SceneResponse, Shift
+from records.models import RecordVersion
 
 
 def period_bounds(start, end):

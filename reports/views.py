@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from audit.models import AuditEvent
 from audit.services import audit_record
 from backend.dates import parse_day, parse_moment
-from backend.errors import DomainError, Forbidden
+from backend.errors import DomainError, Forbidden, NotFound
 from backend.throttling import AnonRateThrottle
 from responders import selectors as people
 from responders.models import Program, Role, Team
@@ -59,7 +59,7 @@ def _scope(request):
     team = request.query_params.get("team")
     if team:
         if not team.isdigit() or int(team) not in team_ids:
-            raise DomainError("not_found", "No such team in your scope.", status_code=404)
+            raise NotFound("No such team in your scope.")
         team_ids = {int(team)}
     return program, team_ids
 

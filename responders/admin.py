@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from . import services
-from .models import Device, LoginFailure, Membership, Organization, Program, Shift, Team, User
+from .models import Device, LoginFailure, Membership, Organization, Program, Team, User
 from .web_auth import AdminSignInForm, second_factor_satisfied, with_status
 
 
@@ -73,21 +73,6 @@ class DeviceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # devices register themselves at sign-in
-
-
-@admin.register(Shift)
-class ShiftAdmin(admin.ModelAdmin):
-    list_display = ("call_sign", "team", "started_at", "ended_at", "review_status", "version")
-    list_filter = ("review_status", "team")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # The admin signs in through the API's service too (responders/web_auth.py): lockout, rate limit, second factor.

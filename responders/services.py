@@ -15,7 +15,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from backend.errors import DomainError
+from backend.errors import Forbidden, RateLimited, Unauthenticated
 
 from .authentication import check_family_usable
 from .models import Device, LoginFailure, RefreshToken, TokenFamily
@@ -27,8 +27,8 @@ User = get_user_model()
 _DUMMY_HASH = None
 
 
-class AuthError(DomainError):
-    status_code = 401
+class AuthError(Unauthenticated):
+    pass
 
 
 @dataclass
@@ -97,10 +97,9 @@ def _check_not_locked(key, user, request, now):
             object_id=user.pk if user else "",
             request=request,
         )
-        raise DomainError(
+        raise RateLimited(
             "account_locked",
             "Too many failed attempts; try again later.",
-            status_code=429,
             extra={"retry_after": int((locked_until - now).total_seconds()) + 1},
         )
 
@@ -208,13 +207,12 @@ def auth_login(*, username, password, device_id, device_name="", platform="", ap
             defaults={"user": user, "name": device_name, "platform": platform, "app_version": app_version},
         )
         if device.user_id != user.pk:
-            raise DomainError(
-                "device_registered_to_another_user",
+            raise Forbidden(
                 "This device is registered to another responder; ask a program admin.",
-                status_code=403,
+                code="device_registered_to_another_user",
             )
         if device.revoked_at is not None:
-            raise DomainError("device_revoked", "This device has been revoked.", status_code=403)
+            raise Forbidden("This device has been revoked.", code="device_revoked")
         device.name = device_name or device.name
         device.platform = platform or device.platform
         device.app_version = app_version or device.app_version

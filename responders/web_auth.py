@@ -11,7 +11,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 
-from backend.errors import DomainError
+from backend.errors import DomainError, RateLimited
 
 from . import services
 
@@ -71,7 +71,7 @@ class AdminSignInForm(SignInForm, AdminAuthenticationForm):
 def with_status(request, response):
     """A refused sign-in over its limit answers 429 with Retry-After, as the API does (not 200 with a form)."""
     error = getattr(request, "sign_in_error", None)
-    if error is not None and error.status_code == 429 and response.status_code == 200:
+    if isinstance(error, RateLimited) and response.status_code == 200:
         response.status_code = 429
         if "retry_after" in error.extra:
             response["Retry-After"] = str(error.extra["retry_after"])

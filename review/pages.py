@@ -14,15 +14,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from backend.errors import DomainError
-from incidents.models import FollowUpCase
+from backend.errors import DomainError, Forbidden, NotFound, http_status
+from incidents.models import FollowUpCase, Shift
+from records.access import scoped_queryset
+from records.models import Amendment, Conflict
+from records.redaction import CONFLICT_VALUES, HIDDEN, hidden_fields, redact_fields
+from records.registry import get_spec
 from responders import selectors
-from responders.models import Shift, Team
+from responders.models import Team
 from responders.web_auth import SignInForm, second_factor_satisfied, with_status
-from sync.models import Amendment, Conflict
-from sync.records import scoped_queryset
-from sync.redaction import CONFLICT_VALUES, HIDDEN, hidden_fields, redact_fields
-from sync.registry import get_spec
 from sync.services import conflict_resolve, mutation_dismiss, mutation_replay, quarantine_queryset
 
 from . import services
@@ -55,12 +55,12 @@ def supervisor_required(view):
             return view(request, *args, **kwargs)
         except DomainError as exc:
             # Outside the reader's scope (or role): the same answers as for a missing object, not a redirect.
-            if exc.status_code == 404:
+            if isinstance(exc, NotFound):
                 raise Http404(exc.message) from None
-            if exc.status_code == 403:
+            if isinstance(exc, Forbidden):
                 raise PermissionDenied(exc.message) from None
             if request.method == "GET":  # a bad query (an impossible date): say so, with the error's status
-                return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
+                return HttpResponse(exc.message, status=http_status(exc), content_type="text/plain")
             messages.error(request, exc.message)
             return redirect(request.META.get("HTTP_REFERER") or "supervisor-home")
 
@@ -137,7 +137,7 @@ def conflicts(request):
         .select_related("team", "incoming_author", "server_author")
         .order_by("created_at", "id")[:200]
     )
-    for row in rows:  # field walls (sync/redaction.py): a value the reader may not see is not on the page
+    for row in rows:  # field walls (records/redaction.py): a value the reader may not see is not on the page
         if row.field in hidden_fields(row.record_type, request.user, row.program_id):
             for name in CONFLICT_VALUES:
                 setattr(row, name, HIDDEN)

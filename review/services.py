@@ -6,13 +6,14 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from backend.errors import DomainError, Forbidden, NotFound
-from responders import selectors
-from responders.models import Shift
-from sync.changes import record_change_rows, write_changes
-from sync.models import Amendment, Change, RecordVersion
-from sync.records import WriteContext, get_for_write, record_delete, record_update, snapshot
-from sync.registry import get_spec
+from backend.errors import DomainError, StateConflict
+from incidents.models import Shift
+from records.access import access_locked, get_for_write, in_readable_teams, require_reviewer
+from records.changes import record_change_rows, write_changes
+from records.models import Amendment, Change, RecordVersion
+from records.registry import get_spec
+from records.wire import snapshot
+from records.writes import WriteContext, record_delete, record_update
 
 TRANSITIONS = {
     "submit": ({Shift.ReviewStatus.OPEN, Shift.ReviewStatus.RETURNED}, Shift.ReviewStatus.SUBMITTED),
@@ -27,36 +28,21 @@ AUDIT = {
 
 
 def _shift_for(actor, shift_id):
-    shift = (
-        Shift.objects.select_for_update(of=("self",))
-        .select_related("program")
-        .filter(pk=shift_id, deleted_at__isnull=True, team_id__in=selectors.readable_team_ids(actor))
-        .first()
-    )
-    if shift is None:
-        raise NotFound("No such shift log.")
-    return shift
+    shifts = Shift.objects.select_for_update(of=("self",)).select_related("program").filter(deleted_at__isnull=True)
+    return access_locked(in_readable_teams(shifts, actor), shift_id, missing="No such shift log.")
 
 
 def _move(actor, shift_id, step, comment="", request=None):
-    if step in ("approve", "return"):
-        allowed_by = selectors.can_review_team
-    else:
-
-        def allowed_by(user, team_id):
-            return team_id in selectors.readable_team_ids(user)
-
     with transaction.atomic():
-        shift = _shift_for(actor, shift_id)
-        if not allowed_by(actor, shift.team_id):
-            raise Forbidden("Only a supervisor of this team can review its shift logs.")
+        shift = _shift_for(actor, shift_id)  # the crew submits a log of its team; a supervisor decides it
+        if step in ("approve", "return"):
+            require_reviewer(actor, shift.team_id, "Only a supervisor of this team can review its shift logs.")
         sources, target = TRANSITIONS[step]
         if shift.review_status not in sources:
             verb = {"submit": "submitted", "approve": "approved", "return": "returned"}[step]
-            raise DomainError(
+            raise StateConflict(
                 "invalid_transition",
                 f"A shift log that is {shift.review_status} cannot be {verb}.",
-                status_code=409,
                 extra={"review_status": shift.review_status},
             )
         if step == "return" and not comment.strip():
@@ -114,17 +100,11 @@ def shift_return(*, actor, shift_id, comment, request=None):
 def amendment_decide(*, actor, amendment_id, accept, comment="", request=None):
     """Accept (apply the change to the locked record, flagged late) or decline an amendment request."""
     with transaction.atomic():
-        amendment = (
-            Amendment.objects.select_for_update()
-            .filter(pk=amendment_id, team_id__in=selectors.readable_team_ids(actor))
-            .first()
-        )
-        if amendment is None:
-            raise NotFound("No such amendment.")
-        if not selectors.can_review_team(actor, amendment.team_id):
-            raise Forbidden("Only a supervisor of this team can decide amendments.")
+        amendments = in_readable_teams(Amendment.objects.select_for_update(), actor)
+        amendment = access_locked(amendments, amendment_id, missing="No such amendment.")
+        require_reviewer(actor, amendment.team_id, "Only a supervisor of this team can decide amendments.")
         if amendment.status != Amendment.Status.PENDING:
-            raise DomainError("already_decided", "This amendment was already decided.", status_code=409)
+            raise StateConflict("already_decided", "This amendment was already decided.")
         if accept:
             spec = get_spec(amendment.record_type)
             ctx = WriteContext(

@@ -5,10 +5,10 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from incidents.models import Shift
+from records.registry import get_spec
+from records.wire import to_wire
 from responders import selectors
-from responders.models import Shift
-from sync.records import to_wire
-from sync.registry import get_spec
 from sync.serializers import AmendmentOutput
 
 from . import services

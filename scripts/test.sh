@@ -33,6 +33,12 @@ fi
 
 echo "== ruff"
 $BIN/ruff check .
+echo "== import layers (.importlinter: no app imports upward, so no app-level cycle)"
+$BIN/lint-imports --no-cache >/dev/null || $BIN/lint-imports --no-cache
+echo "== function length (scripts/check_function_length.py: at most 60 lines)"
+$BIN/python scripts/check_function_length.py
+echo "== mypy (mypy.ini: records/ and sync/, with django-stubs and djangorestframework-stubs)"
+$BIN/mypy
 echo "== pip-audit (offline-tolerant: known vulnerabilities fail the run; lookups this machine cannot make are reported)"
 audit_rc=0
 audit_out=$(timeout 180 $BIN/pip-audit -r requirements.txt --progress-spinner off 2>&1) || audit_rc=$?

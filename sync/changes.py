@@ -1,4 +1,6 @@
-"""The change index: where each record stands in the pull order, per team bucket.
+"""The change index as pull reads it: where each record stands in the pull order, per team bucket.
+
+Rows are written with each record write (records/changes.py); this module reads them.
 
 PostgreSQL: position = (P, id). A transaction that writes change rows first takes a shared, transaction-level
 advisory lock (SYNC_WRITER_LOCK), and stamps its rows with P = the snapshot xmax seen after taking it (an
@@ -21,72 +23,16 @@ commit order.
 """
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
-from django.utils import timezone
 
-from .models import Change
+from records.changes import SYNC_WRITER_LOCK, is_postgres
 
 MAX_ID = 2**63 - 1
-# The shared advisory lock every transaction writing change rows holds until it ends ("SYNCHG").
-SYNC_WRITER_LOCK = 0x53594E434847
 logger = logging.getLogger("sync.horizon")
-
-
-def is_postgres():
-    return connection.vendor == "postgresql"
-
-
-def _sqlite_next_position(cursor):
-    cursor.execute("INSERT OR IGNORE INTO sync_synccounter (name, value) VALUES ('change', 0)")
-    cursor.execute("UPDATE sync_synccounter SET value = value + 1 WHERE name = 'change' RETURNING value")
-    return cursor.fetchone()[0]
-
-
-def write_changes(rows):
-    """Upsert change rows: [(record_type, record_id, team_id, program_id, op, version)].
-
-    One row per (record, team): writing it again moves it to this
-    transaction's position.
-    """
-    if not rows:
-        return
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        if is_postgres():
-            # The lock first, in a statement of its own: the position below is read from a snapshot taken after
-            # it is held (see the module's docstring).
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [SYNC_WRITER_LOCK])
-            cursor.executemany(
-                """
-                INSERT INTO sync_change (record_type, record_id, team_id, program_id, op, version, changed_at, txid)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, pg_snapshot_xmax(pg_current_snapshot()))
-                ON CONFLICT (record_id, team_id) DO UPDATE SET
-                    record_type = EXCLUDED.record_type, program_id = EXCLUDED.program_id, op = EXCLUDED.op,
-                    version = EXCLUDED.version, changed_at = EXCLUDED.changed_at, txid = EXCLUDED.txid
-                """,
-                [(*row, now) for row in rows],
-            )
-        else:
-            position = _sqlite_next_position(cursor)
-            cursor.executemany(
-                """
-                INSERT INTO sync_change (record_type, record_id, team_id, program_id, op, version, changed_at, txid)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-                ON CONFLICT (record_id, team_id) DO UPDATE SET
-                    record_type = excluded.record_type, program_id = excluded.program_id, op = excluded.op,
-                    version = excluded.version, changed_at = excluded.changed_at, txid = excluded.txid
-                """,
-                [(r[0], r[1].hex if hasattr(r[1], "hex") else r[1], *r[2:], now, position) for r in rows],
-            )
-
-
-def record_change_rows(spec_name, instance, op, old_team_id=None):
-    rows = [(spec_name, instance.pk, instance.team_id, instance.program_id, op, instance.version)]
-    if old_team_id is not None and old_team_id != instance.team_id:
-        rows.append((spec_name, instance.pk, old_team_id, instance.program_id, Change.Op.REMOVE, instance.version))
-    return rows
 
 
 @dataclass(frozen=True)
@@ -126,12 +72,12 @@ FROM snap
 """
 
 
-def stable_horizon():
+def stable_horizon() -> int:
     """The position below which every change is final: (txid, id) pairs with txid < this are all visible."""
     return horizon().below
 
 
-def horizon():
+def horizon() -> Horizon:
     with connection.cursor() as cursor:
         if is_postgres():
             cursor.execute("SELECT pg_current_xact_id()")  # moves xmax past every P already read (see above)
@@ -142,7 +88,7 @@ def horizon():
         return Horizon(cursor.fetchone()[0])
 
 
-def held_back(team_ids, below):
+def held_back(team_ids: Collection[int], below: int) -> bool:
     """Whether committed changes of these teams wait at or above the horizon (a sync write still open)."""
     if not team_ids or not is_postgres():
         return False
@@ -151,10 +97,12 @@ def held_back(team_ids, below):
             "SELECT EXISTS (SELECT 1 FROM sync_change WHERE team_id = ANY(%s) AND txid >= %s::text::xid8)",
             [list(team_ids), str(below)],
         )
-        return cursor.fetchone()[0]
+        return bool(cursor.fetchone()[0])
 
 
-def read_changes(team_ids, after, limit, below):
+def read_changes(
+    team_ids: Collection[int], after: tuple[int, int], limit: int, below: int
+) -> list[tuple[Any, ...]]:
     """Change rows of these teams after position `after`=(txid, id) and below txid `below`, in order."""
     if not team_ids:
         return []
@@ -187,4 +135,4 @@ def read_changes(team_ids, after, limit, below):
                 """,  # noqa: S608 - placeholders only
                 [*team_ids, txid, txid, row_id, below, limit],
             )
-        return cursor.fetchall()
+        return list(cursor.fetchall())

@@ -17,7 +17,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 PROTOCOL = 1
 # Answers whose edit is now part of the record (as sent, or merged, or taken in as a conflict).
@@ -84,7 +86,7 @@ class Outgoing:
 
 @dataclass
 class SyncClient:
-    transport: object
+    transport: Callable[..., tuple[int, Any]]
     batch_size: int = 100
     records: dict = field(default_factory=dict)  # (type, id) -> the record as last pulled (the server's copy)
     # (type, id) -> fields of this device's edits the server answered, shown on the record until a pull brings it
@@ -167,7 +169,7 @@ class SyncClient:
     def pull(self, limit=None):
         pages = 0
         while True:
-            params = {"protocol": PROTOCOL}
+            params: dict[str, Any] = {"protocol": PROTOCOL}
             if self.cursor:
                 params["cursor"] = self.cursor
             if limit:

@@ -13,6 +13,7 @@ as `remove` changes.
 """
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -20,13 +21,13 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from backend.errors import DomainError
+from backend.errors import DomainError, Gone
+from records.models import Change
+from records.registry import get_spec, ordered_specs
+from records.wire import to_wire
 from responders import selectors
-
-from .changes import MAX_ID, held_back, horizon, logger, read_changes, stable_horizon
-from .models import Change, DeviceSyncState, SyncHorizon
-from .records import to_wire
-from .registry import get_spec, ordered_specs
+from sync.changes import MAX_ID, held_back, horizon, logger, read_changes, stable_horizon
+from sync.models import DeviceSyncState, SyncHorizon
 
 CURSOR_SALT = "sync.pull.cursor"
 CURSOR_VERSION = 1
@@ -68,10 +69,9 @@ def pull(*, user, device, cursor=None, limit=None, request=None):
         reset = True
     else:
         if state["p"][0] < purge_horizon():
-            raise DomainError(
+            raise Gone(
                 "cursor_expired",
                 "Deleted records older than this cursor have been purged; discard local data and pull from scratch.",
-                status_code=410,
             )
         if state["f"] != fingerprint:
             # A role changed, so which fields are visible may have changed: send everything again.
@@ -133,7 +133,7 @@ def _fresh_state(user, device, teams, fingerprint):
 
 def _backfill(user, fill, limit):
     """Current state of the backfill teams, type by type, in id order."""
-    changes = []
+    changes: list[dict[str, Any]] = []
     specs = ordered_specs()
     while fill["spec"] < len(specs) and len(changes) < limit:
         spec = specs[fill["spec"]]
@@ -179,7 +179,7 @@ def _stream(user, teams, position, limit):
     else:
         # Every change below the horizon has now been seen; later ones will all sort after this.
         new_position = max(list(position), [below - 1, MAX_ID])
-    by_type = {}
+    by_type: dict[str, Any] = {}
     for row in rows:
         by_type.setdefault(row[1], set()).add(_as_uuid(row[2]))
     current = {}

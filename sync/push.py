@@ -14,7 +14,8 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,15 +25,13 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import audit_record
 from backend.dates import try_parse_datetime
-from backend.errors import DomainError, django_validation_error_fields
-from responders import selectors
-
-from .bulk import insert_many
-from .models import DeviceSyncState, Mutation, QuarantinedPush
-from .records import (
+from backend.errors import DomainError, TooLarge, Unavailable, django_validation_error_fields
+from records.access import get_for_write
+from records.bulk import insert_many
+from records.registry import get_spec
+from records.writes import (
     DeferredWrites,
     WriteContext,
-    get_for_write,
     id_taken_error,
     prepare_create,
     record_create,
@@ -40,7 +39,8 @@ from .records import (
     record_update,
     taken_ids,
 )
-from .registry import get_spec
+from responders import selectors
+from sync.models import DeviceSyncState, Mutation, QuarantinedPush
 
 OPS = {"create", "update", "delete"}
 # Mutations of WatermelonDB's protocol (sync/watermelon/) carry a base snapshot instead of a base version.
@@ -113,7 +113,9 @@ def read_envelope(index, raw):
     device_time = raw.get("device_time")
     device_time = try_parse_datetime(device_time)
     form_version = raw.get("form_version") if isinstance(raw.get("form_version"), str) else ""
-    return Envelope(index, mid, seq, kind, op, rid, base, fields, team, device_time, form_version[:40], raw), None
+    # The checks above leave every value of the type the envelope declares.
+    envelope = Envelope(index, mid, seq, kind, op, rid, base, fields, team, device_time, form_version[:40], raw)  # type: ignore[arg-type,index]
+    return envelope, None
 
 
 def _result(env_or_row, status, **extra):
@@ -172,9 +174,8 @@ def _apply(user, device, app_version, mutation, request, deferred, create=record
 
 def _intended_scope(user, mutation):
     """The team a rejected mutation was meant for, when the author may see it: so its supervisor sees it too."""
+    from records.access import scoped_queryset
     from responders.models import Team
-
-    from .records import scoped_queryset
 
     readable = selectors.readable_team_ids(user)
     if mutation.op == "create":
@@ -270,7 +271,8 @@ def _apply_creates(user, device, app_version, rows, request, deferred):
     Sets each row's outcome as process_mutation(save=False) does; returns nothing.
     """
     run_mark, absent = deferred.mark(), set(deferred.known_absent)
-    outcomes, records = [], {}
+    outcomes: list[Any] = []
+    records: dict[Any, Any] = {}
     try:
         with transaction.atomic():
             for row in rows:
@@ -302,7 +304,43 @@ def push(*, user, device, protocol, app_version, mutations, request=None, assign
     assign_seq: the mutations carry no device order of their own (WatermelonDB's push): they take the device's
     next sequence numbers, in request order, under the device lock.
     """
-    results = [None] * len(mutations)
+    results, envelopes = _read_batch(mutations, user=user, device=device, protocol=protocol, app_version=app_version)
+    with transaction.atomic():
+        state, _ = DeviceSyncState.objects.select_for_update().get_or_create(device=device)
+        if assign_seq:
+            for offset, env in enumerate(envelopes):
+                env.seq = env.raw["seq"] = state.next_seq + offset
+        known = {m.pk: m for m in Mutation.objects.filter(pk__in=[e.mutation_id for e in envelopes])}
+        batch = _Batch(
+            user=user,
+            device=device,
+            protocol=protocol,
+            app_version=app_version,
+            request=request,
+            state=state,
+            results=results,
+            # Side rows (versions, change rows, audit events) and the Mutation rows of mutations applied now are
+            # written in bulk before commit: same transaction, a few statements instead of several per mutation.
+            deferred=DeferredWrites(known_absent=_absent_record_ids(envelopes)),
+            # Only a device with mutations waiting for a gap needs the drain after each applied one.
+            waiting=Mutation.objects.filter(device=device, status=Mutation.Status.PENDING).exists(),
+        )
+        seen_in_batch: set[uuid.UUID] = set()
+        for env in sorted(envelopes, key=lambda e: (e.seq, e.index)):
+            answer = _answer_without_applying(env, known.get(env.mutation_id), seen_in_batch, device, state)
+            if answer is not None:
+                results[env.index] = answer
+            else:
+                batch.take(env)
+        batch.finish()
+        _audit_push(user, device, request, results, state.next_seq)
+    return {"results": results, "next_seq": state.next_seq}
+
+
+def _read_batch(mutations, *, user, device, protocol, app_version):
+    """(results with the unreadable mutations answered, readable envelopes). Unreadable mutations cannot be
+    tracked by id: they are kept whole for a person to look at."""
+    results: list[Any] = [None] * len(mutations)
     envelopes = []
     for index, raw in enumerate(mutations):
         env, error = read_envelope(index, raw)
@@ -311,7 +349,6 @@ def push(*, user, device, protocol, app_version, mutations, request=None, assign
         else:
             envelopes.append(env)
     if any(r is not None for r in results):
-        # Unreadable mutations cannot be tracked by id; keep them whole for a person to look at.
         bad = [mutations[i] for i, r in enumerate(results) if r is not None]
         QuarantinedPush.objects.create(
             device=device,
@@ -321,117 +358,125 @@ def push(*, user, device, protocol, app_version, mutations, request=None, assign
             reason_code="invalid_mutation",
             body={"mutations": bad},
         )
+    return results, envelopes
 
-    with transaction.atomic():
-        state, _ = DeviceSyncState.objects.select_for_update().get_or_create(device=device)
-        if assign_seq:
-            for offset, env in enumerate(envelopes):
-                env.seq = env.raw["seq"] = state.next_seq + offset
-        known = {m.pk: m for m in Mutation.objects.filter(pk__in=[e.mutation_id for e in envelopes])}
-        # Side rows (versions, change rows, audit events) and the Mutation rows of mutations applied now are
-        # written in bulk before commit: same transaction, a few statements instead of several per mutation.
-        deferred = DeferredWrites(known_absent=_absent_record_ids(envelopes))
-        applied_rows = []
-        # Only a device with mutations waiting for a gap needs the drain after each applied one.
-        waiting = Mutation.objects.filter(device=device, status=Mutation.Status.PENDING).exists()
-        seen_in_batch = set()
-        # Consecutive creates applied now are gathered into a run and inserted together (_apply_creates); the
-        # run is applied before anything whose outcome could depend on it.
-        run = Run()
-        for env in sorted(envelopes, key=lambda e: (e.seq, e.index)):
-            existing = known.get(env.mutation_id)
-            if env.mutation_id in seen_in_batch:
-                results[env.index] = _result(
-                    env,
-                    "rejected",
-                    code="duplicate_in_batch",
-                    message="This mutation id appears twice in the batch.",
-                    fields={},
-                )
-                continue
-            seen_in_batch.add(env.mutation_id)
-            if existing is not None:
-                if existing.device_id != device.pk or existing.seq != env.seq:
-                    results[env.index] = _result(
-                        env,
-                        "rejected",
-                        code="mutation_id_reused",
-                        message="This mutation id was used for another mutation.",
-                        fields={},
-                    )
-                    continue
-                existing.refresh_from_db()  # an earlier mutation of this batch may have released it
-                if existing.status == Mutation.Status.PENDING:
-                    results[env.index] = _result(env, "pending", waiting_for_seq=state.next_seq)
-                else:
-                    results[env.index] = {**existing.result, "duplicate": True}
-                continue
-            if env.seq < state.next_seq:
-                results[env.index] = _result(
-                    env,
-                    "rejected",
-                    code="sequence_reused",
-                    fields={},
-                    message="This device already sent a different mutation with this seq; a reinstalled app "
-                    "must register as a new device.",
-                )
-                continue
-            row = Mutation(
-                id=env.mutation_id,
-                device=device,
-                user=user,
-                seq=env.seq,
-                record_type=env.type,
-                record_id=env.record_id,
-                op=env.op,
-                base_version=env.base_version,
-                payload=env.raw,
-                status=Mutation.Status.PENDING,
-                protocol=protocol,
-                app_version=app_version[:40],
-                result={},
+
+def _answer_without_applying(env, existing, seen_in_batch, device, state):
+    """The answer to a mutation that is not applied now (a repeat, a reused id or seq), or None."""
+    if env.mutation_id in seen_in_batch:
+        message = "This mutation id appears twice in the batch."
+        return _result(env, "rejected", code="duplicate_in_batch", message=message, fields={})
+    seen_in_batch.add(env.mutation_id)
+    if existing is not None:
+        if existing.device_id != device.pk or existing.seq != env.seq:
+            return _result(
+                env,
+                "rejected",
+                code="mutation_id_reused",
+                message="This mutation id was used for another mutation.",
+                fields={},
             )
-            if env.seq == state.next_seq and env.op == "create" and not waiting:
-                # No drain follows a create here (nothing is waiting), so it can wait for the rest of its run.
-                if run.depends_on(env):
-                    run.apply(user, device, app_version, request, deferred, results)
-                run.add(env, row)
-                applied_rows.append(row)
-                state.next_seq += 1
-                continue
-            run.apply(user, device, app_version, request, deferred, results)
-            if env.seq > state.next_seq:
-                # Stored now: the drain of a later mutation finds it in the table.
-                row.result = _result(row, "pending", waiting_for_seq=state.next_seq)
-                row.save(force_insert=True)
-                results[env.index] = row.result
-                waiting = True
-                continue
-            results[env.index] = process_mutation(user, device, app_version, row, request, deferred, save=False)
-            applied_rows.append(row)
-            deferred.mutations.append(row)
-            state.next_seq += 1
-            if waiting:
-                _drain(user, device, app_version, state, request, deferred)
-        run.apply(user, device, app_version, request, deferred, results)
-        insert_many(Mutation, applied_rows)
-        deferred.flush()
-        state.last_push_at = timezone.now()
-        state.save(update_fields=["next_seq", "last_push_at"])
-        counts = {}
-        for r in results:
-            counts[r["status"]] = counts.get(r["status"], 0) + 1
-        audit_record(
-            action=AuditEvent.Action.SYNC_PUSH,
-            actor=user,
-            device=device,
-            request=request,
-            object_type="device",
-            object_id=device.pk,
-            counts=counts,
-            next_seq=state.next_seq,
+        existing.refresh_from_db()  # an earlier mutation of this batch may have released it
+        if existing.status == Mutation.Status.PENDING:
+            return _result(env, "pending", waiting_for_seq=state.next_seq)
+        return {**existing.result, "duplicate": True}
+    if env.seq < state.next_seq:
+        return _result(
+            env,
+            "rejected",
+            code="sequence_reused",
+            fields={},
+            message="This device already sent a different mutation with this seq; a reinstalled app "
+            "must register as a new device.",
         )
-    return {"results": results, "next_seq": state.next_seq}
+    return None
+
+
+@dataclass
+class _Batch:
+    """The mutations of one push taken in device order, under the device lock."""
+
+    user: Any
+    device: Any
+    protocol: Any
+    app_version: str
+    request: Any
+    state: DeviceSyncState
+    results: list[Any]
+    deferred: DeferredWrites
+    waiting: bool
+    applied_rows: list[Mutation] = field(default_factory=list)
+    # Consecutive creates applied now are gathered into a run and inserted together (_apply_creates); the run is
+    # applied before anything whose outcome could depend on it.
+    run: "Run" = field(default_factory=lambda: Run())
+
+    def _apply_run(self):
+        self.run.apply(self.user, self.device, self.app_version, self.request, self.deferred, self.results)
+
+    def take(self, env):
+        row = Mutation(
+            id=env.mutation_id,
+            device=self.device,
+            user=self.user,
+            seq=env.seq,
+            record_type=env.type,
+            record_id=env.record_id,
+            op=env.op,
+            base_version=env.base_version,
+            payload=env.raw,
+            status=Mutation.Status.PENDING,
+            protocol=self.protocol,
+            app_version=self.app_version[:40],
+            result={},
+        )
+        state = self.state
+        if env.seq == state.next_seq and env.op == "create" and not self.waiting:
+            # No drain follows a create here (nothing is waiting), so it can wait for the rest of its run.
+            if self.run.depends_on(env):
+                self._apply_run()
+            self.run.add(env, row)
+            self.applied_rows.append(row)
+            state.next_seq += 1
+            return
+        self._apply_run()
+        if env.seq > state.next_seq:
+            # Stored now: the drain of a later mutation finds it in the table.
+            row.result = _result(row, "pending", waiting_for_seq=state.next_seq)
+            row.save(force_insert=True)
+            self.results[env.index] = row.result
+            self.waiting = True
+            return
+        self.results[env.index] = process_mutation(
+            self.user, self.device, self.app_version, row, self.request, self.deferred, save=False
+        )
+        self.applied_rows.append(row)
+        self.deferred.mutations.append(row)
+        state.next_seq += 1
+        if self.waiting:
+            _drain(self.user, self.device, self.app_version, state, self.request, self.deferred)
+
+    def finish(self):
+        self._apply_run()
+        insert_many(Mutation, self.applied_rows)
+        self.deferred.flush()
+        self.state.last_push_at = timezone.now()
+        self.state.save(update_fields=["next_seq", "last_push_at"])
+
+
+def _audit_push(user, device, request, results, next_seq):
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    audit_record(
+        action=AuditEvent.Action.SYNC_PUSH,
+        actor=user,
+        device=device,
+        request=request,
+        object_type="device",
+        object_id=device.pk,
+        counts=counts,
+        next_seq=next_seq,
+    )
 
 
 class Run:
@@ -465,7 +510,7 @@ class Run:
         self._reset()
 
 
-_REFERENCE_FIELDS = {}
+_REFERENCE_FIELDS: dict[str, Any] = {}
 
 
 def _reference_fields(type_name):
@@ -502,7 +547,7 @@ def _created_elsewhere(user, mutation):
 
 def _absent_record_ids(envelopes):
     """Ids this batch creates that no record has yet: one query per type instead of one per create."""
-    wanted = {}
+    wanted: dict[Any, Any] = {}
     for env in envelopes:
         if env.op == "create":
             wanted.setdefault(env.type, set()).add(env.record_id)
@@ -558,7 +603,7 @@ class _Admission:
             self.push_seconds = 0.8 * self.push_seconds + 0.2 * seconds
 
 
-_ADMISSION = {}
+_ADMISSION: dict[int, Any] = {}
 _ADMISSION_LOCK = threading.Lock()
 
 
@@ -575,10 +620,9 @@ def push_slot():
     """
     admission = _admission(settings.SYNC_PUSH_CONCURRENCY)
     if not admission.slots.acquire(timeout=settings.SYNC_PUSH_QUEUE_SECONDS):
-        raise DomainError(
+        raise Unavailable(
             "server_busy",
             "The server is taking in other pushes; nothing of this one was applied. Retry after the delay given.",
-            status_code=503,
             extra={"retry_after": admission.retry_after(settings.SYNC_PUSH_RETRY_AFTER_MAX)},
         )
     started = time.monotonic()
@@ -592,9 +636,8 @@ def push_slot():
 def check_batch_size(mutations):
     limit = settings.SYNC_MAX_PUSH_MUTATIONS
     if len(mutations) > limit:
-        raise DomainError(
+        raise TooLarge(
             "batch_too_large",
             f"Send at most {limit} mutations per push; split the queue.",
-            status_code=413,
             extra={"limit": limit},
         )

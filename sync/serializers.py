@@ -1,11 +1,12 @@
 from rest_framework import serializers
 
-from .models import Amendment, Conflict, Mutation
-from .redaction import redact_amendment, redact_conflict, redact_mutation
+from records.models import Amendment, Conflict
+from records.redaction import redact_amendment, redact_conflict, redact_mutation
+from sync.models import Mutation
 
 
 def _reader(serializer):
-    """The person the answer is for (field walls: sync/redaction.py). None hides every restricted field."""
+    """The person the answer is for (field walls: records/redaction.py). None hides every restricted field."""
     request = serializer.context.get("request")
     return serializer.context.get("user") or getattr(request, "user", None)
 
@@ -19,7 +20,9 @@ class MutationInput(serializers.Serializer):
     op = serializers.ChoiceField(choices=["create", "update", "delete"])
     id = serializers.UUIDField(help_text="The record's client-generated UUID.")
     base_version = serializers.IntegerField(required=False, min_value=1, help_text="Version the edit was based on.")
-    fields = serializers.DictField(required=False, help_text="Changed fields only (update) or all fields (create).")
+    fields = serializers.DictField(  # type: ignore[assignment]  # a field named "fields"
+        required=False, help_text="Changed fields only (update) or all fields (create)."
+    )
     team = serializers.IntegerField(required=False, help_text="Team id, on create when the user has several.")
     device_time = serializers.DateTimeField(required=False, help_text="Device clock at the edit (kept, not trusted).")
     form_version = serializers.CharField(required=False, max_length=40)
@@ -47,7 +50,9 @@ class MutationResult(serializers.Serializer):
     waiting_for_seq = serializers.IntegerField(required=False)
     code = serializers.CharField(required=False)
     message = serializers.CharField(required=False)
-    fields = serializers.DictField(required=False)
+    fields = serializers.DictField(  # type: ignore[assignment]  # a field named "fields"
+        required=False
+    )
 
 
 class PushOutput(serializers.Serializer):
@@ -157,7 +162,9 @@ class QuarantineOutput(serializers.ModelSerializer):
 
 
 class ReplayInput(serializers.Serializer):
-    fields = serializers.DictField(required=False, help_text="Corrected fields; omitted keeps the original ones.")
+    fields = serializers.DictField(  # type: ignore[assignment]  # a field named "fields"
+        required=False, help_text="Corrected fields; omitted keeps the original ones."
+    )
     base_version = serializers.IntegerField(required=False, min_value=1)
 
 

@@ -7,29 +7,25 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from backend.errors import DomainError, Forbidden, NotFound
+from backend.errors import DomainError, StateConflict
+from records.access import access_locked, get_for_write, in_readable_teams, require_reviewer
+from records.models import Conflict
+from records.registry import get_spec
+from records.writes import WriteContext, record_delete, record_update
 from responders import selectors
+from sync.models import Mutation
 
-from .models import Conflict, Mutation
 from .push import process_mutation
-from .records import WriteContext, get_for_write, record_delete, record_update
-from .registry import get_spec
 
 
 def conflict_resolve(*, conflict_id, actor, resolution, value=None, request=None):
     """A supervisor decides a conflict. Taking the incoming or a new value is a new record version, so it syncs."""
     with transaction.atomic():
-        conflict = (
-            Conflict.objects.select_for_update()
-            .filter(pk=conflict_id, team_id__in=selectors.readable_team_ids(actor))
-            .first()
-        )
-        if conflict is None:
-            raise NotFound("No such conflict.")
-        if not selectors.can_review_team(actor, conflict.team_id):
-            raise Forbidden("Only a supervisor of this team can resolve its conflicts.")
+        conflicts = in_readable_teams(Conflict.objects.select_for_update(), actor)
+        conflict = access_locked(conflicts, conflict_id, missing="No such conflict.")
+        require_reviewer(actor, conflict.team_id, "Only a supervisor of this team can resolve its conflicts.")
         if conflict.status == Conflict.Status.RESOLVED:
-            raise DomainError("already_resolved", "This conflict was already resolved.", status_code=409)
+            raise StateConflict("already_resolved", "This conflict was already resolved.")
         spec = get_spec(conflict.record_type)
         ctx = WriteContext(actor=actor, device=getattr(actor, "current_device", None), request=request)
         chosen = None
@@ -89,11 +85,10 @@ def quarantine_queryset(user):
 def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, request=None):
     """Apply a corrected copy of a rejected mutation. The original stays, linked to its replay."""
     with transaction.atomic():
-        original = quarantine_queryset(actor).select_for_update(of=("self",)).filter(pk=mutation_id).first()
-        if original is None:
-            raise NotFound("No such quarantined mutation.")
+        quarantine = quarantine_queryset(actor).select_for_update(of=("self",))
+        original = access_locked(quarantine, mutation_id, missing="No such quarantined mutation.")
         if original.status != Mutation.Status.REJECTED:
-            raise DomainError("not_rejected", "Only rejected mutations can be replayed.", status_code=409)
+            raise StateConflict("not_rejected", "Only rejected mutations can be replayed.")
         payload = dict(original.payload)
         if fields is not None:
             payload["fields"] = fields
@@ -131,11 +126,10 @@ def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, reque
 def mutation_dismiss(*, mutation_id, actor, request=None):
     """A supervisor closes a quarantined mutation that should not be applied (kept, never deleted)."""
     with transaction.atomic():
-        mutation = quarantine_queryset(actor).select_for_update(of=("self",)).filter(pk=mutation_id).first()
-        if mutation is None:
-            raise NotFound("No such quarantined mutation.")
-        if not (mutation.team_id and selectors.can_review_team(actor, mutation.team_id)):
-            raise Forbidden("Only a supervisor of this team can dismiss its quarantined mutations.")
+        quarantine = quarantine_queryset(actor).select_for_update(of=("self",))
+        mutation = access_locked(quarantine, mutation_id, missing="No such quarantined mutation.")
+        message = "Only a supervisor of this team can dismiss its quarantined mutations."
+        require_reviewer(actor, mutation.team_id, message)
         mutation.dismissed_at = timezone.now()
         mutation.dismissed_by = actor
         mutation.save(update_fields=["dismissed_at", "dismissed_by"])
@@ -162,9 +156,10 @@ def tombstones_purge(*, older_than=None):
     from django.conf import settings
     from django.db.models import Max
 
-    from .changes import is_postgres
-    from .models import Change, RecordVersion, SyncHorizon, WatermelonCheckpoint
-    from .registry import ordered_specs
+    from records.changes import is_postgres
+    from records.models import Change, RecordVersion
+    from records.registry import ordered_specs
+    from sync.models import SyncHorizon, WatermelonCheckpoint
 
     cutoff = older_than or timezone.now() - timedelta(days=settings.SYNC_TOMBSTONE_RETENTION_DAYS)
     purged = 0

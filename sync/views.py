@@ -6,14 +6,14 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.errors import DomainError, error_body
+from backend.errors import DomainError, Unavailable, error_body
 from backend.throttling import ScopedRateThrottle
+from records.models import Amendment, Conflict
 from responders import selectors
 
 from . import pull as pull_engine
 from . import push as push_engine
 from . import services, watermelon
-from .models import Amendment, Conflict
 from .serializers import (
     AmendmentOutput,
     ConflictOutput,
@@ -42,10 +42,9 @@ def _protocol(value):
 def _push_clashed():
     """A push whose writes met another's at commit (two devices creating one id at once, say): nothing of it
     was applied; sent again, each mutation gets its own answer (the clashing one is then rejected)."""
-    return DomainError(
+    return Unavailable(
         "push_clashed",
         "This push clashed with another one applied at the same moment; nothing of it was applied. Send it again.",
-        status_code=503,
         extra={"retry_after": 1},
     )
 

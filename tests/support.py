@@ -197,8 +197,8 @@ class SyncWriteLeftOpen:
     def _write(self, actor, data, type_):
         from django.db import connection, transaction
 
-        from sync.records import WriteContext, record_create
-        from sync.registry import get_spec
+        from records.registry import get_spec
+        from records.writes import WriteContext, record_create
 
         try:
             with transaction.atomic():

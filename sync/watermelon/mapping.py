@@ -10,13 +10,14 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.dateparse import parse_datetime
 
-from ..records import canonical, parse_fields
-from ..registry import ordered_specs
+from records.registry import ordered_specs
+from records.wire import canonical, parse_fields
 
 # Bumped when the column mapping changes incompatibly; apps compare it with the schema they ship.
 SCHEMA_VERSION = 1
@@ -76,7 +77,7 @@ SERVER_COLUMNS = (
     Column("is_late", "boolean", False, "is_late", writable=False),
 )
 
-_COLUMNS = {}
+_COLUMNS: dict[str, Any] = {}
 
 
 def columns(spec):
@@ -122,7 +123,7 @@ def _to_column(col, value):
         return None
     if col.kind == "datetime":
         parsed = parse_datetime(value) if isinstance(value, str) else value
-        return round(parsed.timestamp() * 1000)
+        return round(parsed.timestamp() * 1000)  # type: ignore[union-attr]  # validated on the way in
     if col.kind == "json":
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     if col.kind == "decimal":

@@ -10,17 +10,20 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from backend.errors import DomainError
+from backend.errors import DomainError, Gone
+from records.access import scoped_queryset
+from records.models import Change
+from records.registry import ordered_specs
+from records.wire import to_wire
+from sync.models import DeviceSyncState, WatermelonCheckpoint, WatermelonShadow
 
 from .. import pull as pull_engine
-from ..models import Change, DeviceSyncState, WatermelonCheckpoint, WatermelonShadow
-from ..records import scoped_queryset, to_wire
-from ..registry import ordered_specs
 from .mapping import encode, specs_by_table, table_name
 
 RESET_MESSAGE = (
@@ -125,7 +128,7 @@ def _checkpoint(device, last_pulled_at):
         return None
     checkpoint = WatermelonCheckpoint.objects.filter(device=device, pk=last_pulled_at).first()
     if checkpoint is None:
-        raise DomainError("reset_required", RESET_MESSAGE, status_code=410)
+        raise Gone("reset_required", RESET_MESSAGE)
     return checkpoint
 
 
@@ -139,7 +142,7 @@ def _read_engine(user, device, cursor, request, limit):
             page = pull_engine.pull(user=user, device=device, cursor=read.cursor, request=request, limit=want)
         except DomainError as exc:
             if exc.code in ("cursor_expired", "invalid_cursor"):
-                raise DomainError("reset_required", RESET_MESSAGE, status_code=410) from None
+                raise Gone("reset_required", RESET_MESSAGE) from None
             raise
         read.reset = read.reset or (page["reset"] and cursor is not None)
         read.removed_teams.update(page["removed_teams"])
@@ -202,7 +205,7 @@ def _withheld_deletes(device, entries, pushed_through):
     )
     for record_id, type_name, at, since in rows:
         # A completed push from a pull at or after the one that held it back carried every edit made before.
-        pending[record_id] = pushed_through >= at or since < grace
+        pending[record_id] = pushed_through >= at or since < grace  # type: ignore[operator]  # set together
         key = (type_name, str(record_id))
         entries.setdefault(key, {"type": type_name, "id": key[1], "op": Change.Op.DELETE, "version": None})
     return pending
@@ -252,7 +255,7 @@ def _add_resends(user, device, read, pulled_from, room):
 
 def _waiting(device):
     """[(spec, {record id: (resend, checkpoint)})] of the device's records to send again, in a stable order."""
-    waiting = {}
+    waiting: dict[Any, Any] = {}
     rows = WatermelonShadow.objects.filter(device=device).exclude(resend__in=("", "back")).order_by("id")
     for record_id, type_name, resend, checkpoint in rows.values_list(
         "record_id", "record_type", "resend", "checkpoint"
@@ -280,7 +283,9 @@ class Answer:
         self.device, self.checkpoint_id, self.first, self.pulled_from = device, checkpoint_id, first, pulled_from
         self.by_table = specs_by_table()
         self.by_type = {spec.name: spec for spec in self.by_table.values()}
-        self.changes = {table: {"created": [], "updated": [], "deleted": []} for table in self.by_table}
+        self.changes: dict[str, dict[str, list[Any]]] = {
+            table: {"created": [], "updated": [], "deleted": []} for table in self.by_table
+        }
         self.resends, self.pending = Resends(), {}
         self.delivered, self.dropped, self.withheld = [], [], {}
 

@@ -11,16 +11,19 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
-from backend.errors import DomainError
+from backend.errors import DomainError, TooLarge
+from records.access import scoped_queryset
+from records.wire import to_wire
 from responders import selectors
+from responders.models import Device, User
+from sync.models import DeviceSyncState, Mutation, WatermelonCheckpoint, WatermelonShadow
 
 from .. import push as push_engine
-from ..models import DeviceSyncState, Mutation, WatermelonCheckpoint, WatermelonShadow
-from ..records import scoped_queryset, to_wire
 from .mapping import IGNORED, canonical_state, columns, decode, encode, same_as_server, specs_by_table
 
 
@@ -137,10 +140,9 @@ def _check_changes(changes):
     by_table = _changes_shape(changes)
     total = sum(len(p.get(k, [])) for p in changes.values() for k in ("created", "updated", "deleted"))
     if total > settings.SYNC_WATERMELON_MAX_PUSH_RECORDS:
-        raise DomainError(
+        raise TooLarge(
             "batch_too_large",
             f"Push at most {settings.SYNC_WATERMELON_MAX_PUSH_RECORDS} records at a time.",
-            status_code=413,
             extra={"limit": settings.SYNC_WATERMELON_MAX_PUSH_RECORDS},
         )
     for table, part in changes.items():
@@ -174,8 +176,8 @@ class Row:
 class Plan:
     """A push turned into engine mutations, with what the device held of each record (its merge base)."""
 
-    user: object
-    device: object
+    user: User
+    device: Device
     last_pulled_at: int | None
     kept: bool  # the app's conflictResolver keeps an edited row's server_version (server_version=kept)
     changes: dict
@@ -277,7 +279,9 @@ def _apply_push(plan, app_version, request):
         )
         results.extend(outcome["results"])
     records = _records_now(plan)
-    rejected, answers, pushed = {}, [], []
+    rejected: dict[Any, Any] = {}
+    answers: list[Any] = []
+    pushed: list[Any] = []
     for row, result in zip(plan.rows, results, strict=True):
         answer = {"table": row.table, "id": str(row.rid), "op": row.mutation["op"], "status": result["status"]}
         if result["status"] == "rejected":
@@ -305,11 +309,12 @@ def _apply_push(plan, app_version, request):
 
 def _records_now(plan):
     """The pushed records as the server has them after the push, as this user sees them (deleted ones left out)."""
-    ids, specs = {}, {}
+    ids: dict[str, list[Any]] = {}
+    specs: dict[str, Any] = {}
     for row in plan.rows:
         ids.setdefault(row.spec.name, []).append(row.rid)
         specs[row.spec.name] = row.spec
-    records = {}
+    records: dict[Any, Any] = {}
     for name, wanted in ids.items():
         spec = specs[name]
         for record in scoped_queryset(spec, plan.user).filter(pk__in=wanted).select_related("program"):

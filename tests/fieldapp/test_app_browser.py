@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from incidents.models import Engagement, Incident
-from responders.models import Shift
-from sync.models import Conflict
+from incidents.models import Engagement, Incident, Shift
+from records.models import Conflict
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "field-app"

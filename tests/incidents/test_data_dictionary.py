@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 
 from incidents.management.commands.data_dictionary import render
-from sync.registry import ordered_specs
+from records.registry import ordered_specs
 
 
 def test_committed_data_dictionary_is_current():

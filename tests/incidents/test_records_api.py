@@ -10,9 +10,9 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from incidents.models import Engagement, Incident
 from incidents.views import URL_NAMES
-from sync.models import Conflict
-from sync.records import WriteContext, record_create
-from sync.registry import get_spec
+from records.models import Conflict
+from records.registry import get_spec
+from records.writes import WriteContext, record_create
 
 NOW = timezone.now().replace(microsecond=0)
 

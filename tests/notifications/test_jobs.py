@@ -15,12 +15,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from backend.celery import app as celery_app
-from incidents.models import FollowUpCase
+from incidents.models import FollowUpCase, Shift
 from notifications import services, tasks
 from notifications.models import Notification
-from responders.models import Shift
-from sync.records import WriteContext, record_create
-from sync.registry import get_spec
+from records.registry import get_spec
+from records.writes import WriteContext, record_create
 
 pytestmark = pytest.mark.worker
 
@@ -240,7 +239,7 @@ def test_contact_rule_and_stale_sync_escalations(field):
     FollowUpCase.objects.filter(pk=case.pk).update(opened_at=timezone.now() - timedelta(days=200))
     assert services.contact_rule_escalate() == 1  # the coordinator
     assert services.contact_rule_escalate() == 0
-    from sync.models import Conflict
+    from records.models import Conflict
 
     Conflict.objects.create(
         record_type="engagement",

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from records.registry import get_spec
+from records.writes import WriteContext, record_create
 from reports.models import CadCall
-from sync.records import WriteContext, record_create
-from sync.registry import get_spec
 
 TODAY = timezone.localdate()
 NOW = timezone.now().replace(microsecond=0)

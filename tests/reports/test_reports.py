@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from audit.models import AuditEvent
 from incidents.models import Engagement
+from records.access import get_for_write
+from records.registry import get_spec
+from records.writes import WriteContext, record_create, record_delete
 from reports.suppression import suppress
-from sync.records import WriteContext, get_for_write, record_create, record_delete
-from sync.registry import get_spec
 
 TODAY = timezone.localdate()
 PERIOD = {"program": "MACRO", "start": TODAY.isoformat(), "end": (TODAY + timedelta(days=1)).isoformat()}

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from responders.models import Shift
-from sync.models import Conflict
+from incidents.models import Shift
+from records.models import Conflict
 from tests.support import ON_VIEW, mutation, push
 
 pytestmark = pytest.mark.browser

@@ -5,9 +5,8 @@ import uuid
 import pytest
 
 from audit.models import AuditEvent
-from incidents.models import Engagement
-from responders.models import Shift
-from sync.models import Amendment
+from incidents.models import Engagement, Shift
+from records.models import Amendment
 from tests.support import ON_VIEW, mutation, pull, push
 
 

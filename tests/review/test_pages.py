@@ -5,8 +5,8 @@ import uuid
 import pytest
 from django.test import Client
 
-from responders.models import Shift
-from sync.models import Conflict
+from incidents.models import Shift
+from records.models import Conflict
 from tests.support import ON_VIEW, mutation, push
 
 PASSWORD = "supervisor-pages-pw-1"

@@ -19,8 +19,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from notifications.models import Notification
+from records.models import Conflict
 from responders.models import Role
-from sync.models import Conflict
 from tests.support import ON_VIEW, mutation, push
 
 CALLERS = [

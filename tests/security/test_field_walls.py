@@ -1,4 +1,4 @@
-"""Field walls on every copy of a value (sync/redaction.py).
+"""Field walls on every copy of a value (records/redaction.py).
 
 Generated from the registry: for every restricted field of every record type, a value is written by someone
 allowed to (a DVP coordinator for a police case number) and copied everywhere a value can be copied: the
@@ -16,9 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from responders.models import Membership, Role, Shift
-from sync.models import Amendment, Conflict, Mutation
-from sync.registry import ordered_specs
+from incidents.models import Shift
+from records.models import Amendment, Conflict
+from records.registry import ordered_specs
+from responders.models import Membership, Role
+from sync.models import Mutation
 from tests.support import mutation, push
 
 NOW = timezone.now().replace(microsecond=0).isoformat()

@@ -9,8 +9,8 @@ from tests.incidents.test_records_api import make
 def test_a_shift_moved_to_another_team_shows_no_engagements_of_the_old_team(field):
     team_b_supervisor = field.user("supervisor_b", field.macro, field.team_b, Role.SUPERVISOR)
     shift = make(field, "shift", field.team_a, field.responder)
-    from sync.records import WriteContext, record_create, record_move
-    from sync.registry import get_spec
+    from records.registry import get_spec
+    from records.writes import WriteContext, record_create, record_move
 
     engagement = record_create(
         spec=get_spec("engagement"),

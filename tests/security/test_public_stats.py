@@ -13,8 +13,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from incidents.models import Engagement
-from sync.records import WriteContext, record_create
-from sync.registry import get_spec
+from records.registry import get_spec
+from records.writes import WriteContext, record_create
 from tests.incidents.test_records_api import make
 
 TODAY = timezone.localdate()

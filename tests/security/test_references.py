@@ -12,8 +12,8 @@ import uuid
 import pytest
 from django.db import models
 
+from records.registry import get_spec, ordered_specs
 from responders.models import Role
-from sync.registry import get_spec, ordered_specs
 from tests.incidents.test_records_api import make, url, valid_data
 from tests.support import mutation, push
 

@@ -1,4 +1,4 @@
-"""sync.bulk.insert_many (COPY) stores exactly what bulk_create stores, and fails as it does."""
+"""records.bulk.insert_many (COPY) stores exactly what bulk_create stores, and fails as it does."""
 
 import uuid
 from datetime import timedelta
@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from incidents.models import Engagement
-from sync.bulk import insert_many
-from sync.models import Mutation, RecordVersion
+from records.bulk import insert_many
+from records.models import RecordVersion
+from sync.models import Mutation
 
 AWKWARD = 'tab\there, newline\nthere, \\backslash, "quotes", \\N, \r, émoji 🚐, \\\\t'
 JSON = {"notes": AWKWARD, "list": [1, 2.5, None, True, "\\N"], "nested": {"a": [{"b": "c\td"}]}, "é": "ü"}

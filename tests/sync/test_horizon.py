@@ -12,9 +12,9 @@ import psycopg
 import pytest
 from django.db import connection
 
+from records.registry import get_spec
+from records.writes import WriteContext, record_create
 from sync.changes import horizon
-from sync.records import WriteContext, record_create
-from sync.registry import get_spec
 from tests.support import ON_VIEW, SyncWriteLeftOpen, mutation, pull, push
 
 pytestmark = pytest.mark.serial

@@ -9,12 +9,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from incidents.models import Engagement
-from responders.models import Membership, Role, Shift
+from incidents.models import Engagement, Shift
+from records.access import get_for_write
+from records.models import Amendment, Change, Conflict, RecordVersion
+from records.registry import get_spec
+from records.writes import WriteContext, record_create, record_move
+from responders.models import Membership, Role
 from responders.services import device_revoke
-from sync.models import Amendment, Change, Conflict, Mutation, QuarantinedPush, RecordVersion
-from sync.records import WriteContext, get_for_write, record_create, record_move
-from sync.registry import get_spec
+from sync.models import Mutation, QuarantinedPush
 from sync.services import tombstones_purge
 from tests.support import ON_VIEW, SyncWriteLeftOpen, mutation, pull, push, wait_for_stable_horizon
 

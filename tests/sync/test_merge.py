@@ -1,9 +1,9 @@
-"""The merge rules as pure functions (sync/merge.py): examples from docs/sync-protocol.md and properties."""
+"""The merge rules as pure functions (records/merge.py): examples from docs/sync-protocol.md and properties."""
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync import merge
+from records import merge
 
 POLICIES = {"water": merge.COUNTS, "needs": merge.SET, "notes": merge.TEXT, "disposition": merge.SCALAR}
 

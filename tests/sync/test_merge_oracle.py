@@ -28,7 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from incidents.models import Engagement
-from sync.models import Conflict, Mutation
+from records.models import Conflict
+from sync.models import Mutation
 from tests.support import pull, push
 
 EXAMPLES = int(os.environ.get("SYNC_ORACLE_EXAMPLES", "40"))

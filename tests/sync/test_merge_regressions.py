@@ -6,9 +6,9 @@ created offline is edited with no base_version.
 
 import uuid
 
-from incidents.models import Engagement
-from responders.models import Shift
-from sync.models import Conflict, Mutation
+from incidents.models import Engagement, Shift
+from records.models import Conflict
+from sync.models import Mutation
 from tests.support import mutation, pull, push
 
 START = {

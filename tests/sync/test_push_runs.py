@@ -16,10 +16,12 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from incidents.models import Engagement, Incident, SceneResponse
+from records.models import Change, RecordVersion
+from records.registry import get_spec
+from records.wire import to_wire
+from records.writes import WriteContext, record_create
 from sync import push as push_engine
-from sync.models import Change, DeviceSyncState, Mutation, RecordVersion
-from sync.records import WriteContext, record_create, to_wire
-from sync.registry import get_spec
+from sync.models import DeviceSyncState, Mutation
 from tests.support import ON_VIEW, mutation, push
 
 AT = (timezone.now() - timedelta(hours=1)).replace(microsecond=0).isoformat()

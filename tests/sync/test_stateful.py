@@ -43,12 +43,15 @@ from hypothesis.stateful import (
 )
 
 from incidents.models import Engagement
+from records.access import get_for_write
+from records.models import Conflict, RecordVersion
+from records.registry import get_spec
+from records.wire import to_wire
+from records.writes import WriteContext, record_create, record_move
 from responders import selectors
 from responders.models import Membership, Role
 from sync.client import PROTOCOL, SyncError
-from sync.models import Conflict, Mutation, RecordVersion
-from sync.records import WriteContext, get_for_write, record_create, record_move, to_wire
-from sync.registry import get_spec
+from sync.models import Mutation
 from sync.services import tombstones_purge
 from tests.support import Field, wait_for_stable_horizon
 

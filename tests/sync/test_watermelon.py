@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from incidents.models import Engagement, Incident
+from records.models import Conflict
 from responders.models import Membership, Role
-from sync.models import Conflict, Mutation, WatermelonShadow
+from sync.models import Mutation, WatermelonShadow
 from sync.services import tombstones_purge
 from sync.watermelon import schema
 from tests.support import mutation, push, wait_for_stable_horizon

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from incidents.models import ContactAttempt, Engagement, FollowUpCase
-from sync.records import scoped_queryset, to_wire
+from records.access import scoped_queryset
+from records.wire import to_wire
 from sync.watermelon import encode, specs_by_table
 from tests.support import issue_access_token, wait_for_stable_horizon
 

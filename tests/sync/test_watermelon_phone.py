@@ -14,8 +14,8 @@ import pytest
 from django.utils import timezone
 
 from incidents.models import ContactAttempt, Engagement, FollowUpCase
-from sync.records import to_wire
-from sync.registry import get_spec
+from records.registry import get_spec
+from records.wire import to_wire
 from sync.watermelon import encode, schema
 from tests.support import wait_for_stable_horizon
 

@@ -17,16 +17,17 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
+from records import wire
+from records.registry import get_spec, ordered_specs
+from records.wire import snapshot, to_wire
+from records.writes import WriteContext, record_create
 from responders.models import User
-from sync import records
-from sync.records import WriteContext, record_create, snapshot, to_wire
-from sync.registry import get_spec, ordered_specs
 
 
 def reference_snapshot(spec, instance, loaded=False):
     """snapshot() as it was: every value through a JSON round trip."""
     data = {}
-    serializer_fields = records._serializer_fields(spec)
+    serializer_fields = wire._serializer_fields(spec)
     for name in spec.policies:
         f = instance._meta.get_field(name)
         raw = getattr(instance, f.attname)
@@ -40,7 +41,7 @@ def reference_snapshot(spec, instance, loaded=False):
 
 
 def reference_wire(spec, instance, user):
-    with mock.patch.object(records, "snapshot", reference_snapshot):
+    with mock.patch.object(wire, "snapshot", reference_snapshot):
         return to_wire(spec, instance, user)
 
 

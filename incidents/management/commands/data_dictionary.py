@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import models
 
-from sync.registry import ordered_specs
+from records.registry import ordered_specs
 
 HEADER = """# Data dictionary
 

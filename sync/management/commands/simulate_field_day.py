@@ -174,7 +174,7 @@ class Command(BaseCommand):
         return user
 
     def _report(self, title, results):
-        counts = {}
+        counts: dict[str, int] = {}
         for r in results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
         dup = sum(1 for r in results if r.get("duplicate"))

@@ -42,5 +42,5 @@ class SyncedRecord(models.Model):
         abstract = True
 
     @property
-    def is_deleted(self):
+    def is_deleted(self) -> bool:
         return self.deleted_at is not None

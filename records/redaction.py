@@ -7,15 +7,22 @@ and merge base, and the field errors of their result), amendments (their changes
 that show any of these. Deny by default: when the program is unknown, the field is hidden.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from backend.errors import DomainError
 from responders import selectors
 
 from .registry import get_spec
 
+if TYPE_CHECKING:
+    from .models import Amendment, Conflict
+
 HIDDEN = "(hidden)"  # what a page shows in place of a value the reader may not see
 
 
-def hidden_fields(record_type, user, program_id):
+def hidden_fields(record_type: str, user: Any, program_id: int | None) -> frozenset[str]:
     """Names of the fields of this record type that `user` may not see in `program_id`."""
     try:
         spec = get_spec(record_type)
@@ -27,7 +34,7 @@ def hidden_fields(record_type, user, program_id):
     return frozenset(name for name, roles in spec.restricted.items() if role not in roles)
 
 
-def redact_fields(record_type, values, user, program_id):
+def redact_fields(record_type: str, values: Any, user: Any, program_id: int | None) -> Any:
     """A copy of {field: value} without the fields the user may not see (values itself when nothing is hidden)."""
     if not isinstance(values, dict):
         return values
@@ -40,7 +47,7 @@ def redact_fields(record_type, values, user, program_id):
 CONFLICT_VALUES = ("base_value", "server_value", "incoming_value", "resolved_value")
 
 
-def redact_conflict(data, conflict, user):
+def redact_conflict(data: dict[str, Any], conflict: Conflict, user: Any) -> dict[str, Any]:
     """A conflict's serialized form with its values nulled when its field is hidden from the user."""
     hidden = conflict.field in hidden_fields(conflict.record_type, user, conflict.program_id)
     data["redacted"] = hidden
@@ -50,7 +57,7 @@ def redact_conflict(data, conflict, user):
     return data
 
 
-def redact_mutation(data, mutation, user):
+def redact_mutation(data: dict[str, Any], mutation: Any, user: Any) -> dict[str, Any]:
     """A quarantined mutation's serialized form: hidden fields out of payload.fields, payload._base and the
     result's field errors."""
     hidden = hidden_fields(mutation.record_type, user, mutation.program_id)
@@ -67,7 +74,7 @@ def redact_mutation(data, mutation, user):
     return data
 
 
-def redact_amendment(data, amendment, user):
+def redact_amendment(data: dict[str, Any], amendment: Amendment, user: Any) -> dict[str, Any]:
     """An amendment's serialized form without hidden fields in its changes."""
     data["changes"] = redact_fields(amendment.record_type, data.get("changes"), user, amendment.program_id)
     return data

@@ -101,7 +101,9 @@ def merge_record(
     return outcome
 
 
-def merge_field(policy: str, transitions: Mapping[Any, Iterable[Any]], base: Any, theirs: Any, mine: Any):
+def merge_field(
+    policy: str, transitions: Mapping[Any, Iterable[Any]], base: Any, theirs: Any, mine: Any
+) -> tuple[Any, bool]:
     """One field: (value to store, is a conflict). On a conflict the stored value stays."""
     if base == theirs:  # nobody else changed it since the device's base
         return mine, False
@@ -136,7 +138,7 @@ def _key(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def merge_items(base: Any, theirs: Any, mine: Any) -> list:
+def merge_items(base: Any, theirs: Any, mine: Any) -> list[Any]:
     """Three-way merge of lists as sets of whole items: what either side added is kept (once), what either side
     removed is gone. Stored order first, then the device's additions in its order."""
     base_keys = {_key(x) for x in base or []}
@@ -168,13 +170,13 @@ class _Sentence(str):
     """A sentence that matches another with the same words whatever white space comes before it (a merge puts
     a passage after MERGE_SEPARATOR on a line of its own), so text merged once merges cleanly again."""
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return self.strip() == str(other).strip()
 
-    def __ne__(self, other):
+    def __ne__(self, other: object) -> bool:
         return not self == other
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self.strip())
 
 
@@ -188,9 +190,9 @@ def merge_text(base: Any, theirs: Any, mine: Any) -> str:
     first, separated by MERGE_SEPARATOR."""
     base, theirs, mine = base or "", theirs or "", mine or ""
     if theirs == base or mine == theirs:
-        return mine
+        return str(mine)
     if mine == base:
-        return theirs
+        return str(theirs)
     z, a, b = _cut(base), _cut(theirs), _cut(mine)
     parts, iz, ia, ib = [], 0, 0, 0
     # Passages all three share (sync regions) are kept as stored, white space included; what lies between them
@@ -202,7 +204,7 @@ def merge_text(base: Any, theirs: Any, mine: Any) -> str:
     return "".join(parts)
 
 
-def _between(base: list, theirs: list, mine: list) -> str:
+def _between(base: list[_Sentence], theirs: list[_Sentence], mine: list[_Sentence]) -> str:
     stored, sent = "".join(theirs), "".join(mine)
     if theirs == mine or mine == base:
         return stored

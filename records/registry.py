@@ -1,6 +1,6 @@
 """Record types the sync engine and the REST API know, with a merge policy per field.
 
-Each app declares its types (incidents/specs.py, responders/specs.py); the
+Each app declares its types (incidents/specs.py); the
 engine, the REST views and the data dictionary all read them from here, so a
 field's validation, wire form and merge rule are declared once.
 """
@@ -8,6 +8,7 @@ field's validation, wire form and merge rule are declared once.
 import copy
 from dataclasses import dataclass, field
 
+from django.db import models
 from rest_framework import serializers
 
 from backend.errors import DomainError
@@ -29,7 +30,7 @@ class Policy:
 @dataclass
 class RecordSpec:
     name: str
-    model: type
+    model: type[models.Model]
     programs: frozenset
     policies: dict
     # Fields only some roles may read or write: field -> set of roles.
@@ -48,7 +49,7 @@ class RecordSpec:
     read_only: tuple = ()
     # Extra serializer field overrides for input parsing.
     extra_input_fields: dict = field(default_factory=dict)
-    input_serializer: type = None
+    input_serializer: type | None = None
     order: int = 0
 
     def __post_init__(self):

@@ -7,13 +7,18 @@ COPY sends the same values in psycopg's row format instead, written in C. The ro
 their constraints are the same; a refused row raises Django's IntegrityError as bulk_create would.
 """
 
+from __future__ import annotations
+
 import time
+from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection
+from django.db.models import Field, Model
 from django.db.models.fields import AutoFieldMixin
 
 
-def insert_many(model, objs):
+def insert_many(model: type[Model], objs: Iterable[Model]) -> None:
     """Insert new instances of `model` (as bulk_create would, without setting ids the database generates)."""
     objs = list(objs)
     if not objs:
@@ -39,7 +44,7 @@ def insert_many(model, objs):
         obj._state.db = connection.alias
 
 
-def _generated_key(field, objs):
+def _generated_key(field: Field[Any, Any], objs: list[Model]) -> bool:
     """An auto-incremented primary key the objects leave to the database."""
     if not (field.primary_key and isinstance(field, AutoFieldMixin)):
         return False

@@ -1,31 +1,31 @@
-"""Generic writes of synced records: create, update with field-level merge, delete.
+"""Generic writes of synced records: create, update with field-level merge, delete, move to another team.
 
-The REST API, the sync engine, the admin and the demo data all call these
-(through the per-type services in incidents/services.py and
-responders/services.py), so every write is validated, versioned, indexed for
-pull and audited the same way.
+The REST API, the sync engine, review and the demo data all call these, so every write is validated,
+versioned, indexed for pull and audited the same way (docs/dev/write-flow.md follows one write through).
 """
 
-import json
-import threading
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
-from rest_framework import serializers
 
 from audit.models import AuditEvent
 from audit.services import audit_event
-from backend.errors import DomainError, NotFound
+from backend.errors import DomainError, Forbidden, StateConflict
 from responders import selectors
-from responders.models import Role, Team
+from responders.models import Device, Role, User
 
 from . import merge
+from .access import check_references, check_restricted, resolve_team, scoped_queryset
 from .bulk import insert_many
 from .changes import record_change_rows, write_changes
 from .models import Amendment, Change, Conflict, RecordVersion
 from .registry import Policy
+from .wire import SERVER_SET, canonical, parse_fields, snapshot
 
 TEAM_MOVE_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN}
 
@@ -34,20 +34,20 @@ TEAM_MOVE_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN}
 class WriteContext:
     """Who writes, from where, and on behalf of which mutation."""
 
-    actor: object
-    device: object = None
-    mutation: object = None
+    actor: User
+    device: Device | None = None
+    mutation: Any = None  # a sync.Mutation: the record core keeps only its id
     app_version: str = ""
     form_version: str = ""
-    device_time: object = None
-    request: object = None
+    device_time: datetime | None = None
+    request: HttpRequest | None = None
     audit: bool = True
     # Set only by a supervisor accepting an amendment: the one write allowed on a locked record.
     allow_locked: bool = False
     # A sync push: history, change-index rows and audit events written in bulk when the push ends.
     deferred: "DeferredWrites | None" = None
     # A merge base given as field values rather than a version (the WatermelonDB adapter's).
-    base_data: dict | None = None
+    base_data: dict[str, Any] | None = None
     # A device's sync mutation: merged against what that device knew (its base version plus its own later
     # edits; no base version means its own create, version 1). Otherwise a write without a base version is a
     # person editing the current version (the REST API, a supervisor's resolution).
@@ -104,284 +104,7 @@ class WriteResult:
     amendment: object = None
 
 
-# --- wire form -------------------------------------------------------------
 
-
-def canonical(spec, name, value):
-    """The JSON form of a field value: what the wire carries and what merges compare."""
-    if value is None:
-        return None
-    ser_field = _serializer_fields(spec)[name]
-    if hasattr(value, "pk"):
-        value = value.pk
-        return str(value) if not isinstance(value, int) else value
-    return json.loads(json.dumps(ser_field.to_representation(value), default=str))
-
-
-# Representations json.loads(json.dumps(...)) returns unchanged: no round trip needed.
-_JSON_SCALARS = frozenset({str, int, bool})
-
-
-def snapshot(spec, instance, loaded=False):
-    """The writable fields' JSON form (what the wire carries, what versions store and merges compare).
-
-    Every value is a fresh JSON-native object, so a version snapshot taken now does not change with the
-    instance. loaded=True: the instance was just read from the database and is only serialized afterwards
-    (a pull): its JSON fields, which the database handed back as plain JSON values, are used as they are
-    instead of being copied through json.dumps/json.loads (the same values, at a fraction of the cost).
-    """
-    data = {}
-    for name, attname, is_relation, native_json, serializer_field in _snapshot_plan(spec):
-        raw = getattr(instance, attname)
-        if raw is None:
-            data[name] = None
-        elif is_relation:
-            data[name] = raw if isinstance(raw, int) else str(raw)
-        elif loaded and native_json:
-            data[name] = raw
-        else:
-            value = serializer_field.to_representation(raw)
-            data[name] = value if type(value) in _JSON_SCALARS else json.loads(json.dumps(value, default=str))
-    return data
-
-
-_SNAPSHOT_PLANS = {}
-
-
-def _snapshot_plan(spec):
-    """Per writable field, once per type: (name, attname, is a foreign key, JSON the database returns as plain
-    JSON values (a JSONField without a custom decoder, whose serializer field passes it through), serializer
-    field)."""
-    plan = _SNAPSHOT_PLANS.get(spec.name)
-    if plan is None:
-        serializer_fields = _serializer_fields(spec)
-        plan = []
-        for name in spec.policies:
-            f = spec.model._meta.get_field(name)
-            ser_field = serializer_fields[name]
-            native_json = (
-                isinstance(f, models.JSONField)
-                and f.decoder is None
-                and type(ser_field) is serializers.JSONField
-                and not ser_field.binary
-            )
-            plan.append((name, f.attname, f.is_relation, native_json, ser_field))
-        plan = _SNAPSHOT_PLANS[spec.name] = tuple(plan)
-    return plan
-
-
-_SERIALIZER_FIELDS = {}
-
-
-def _serializer_fields(spec):
-    cached = _SERIALIZER_FIELDS.get(spec.name)
-    if cached is None:
-        cached = _SERIALIZER_FIELDS[spec.name] = spec.input_serializer().fields
-    return cached
-
-
-def to_wire(spec, instance, user, loaded=False):
-    """One record as a client sees it: its writable fields plus server-owned facts; restricted fields hidden.
-
-    loaded: the instance comes straight from a query and is only serialized afterwards (see snapshot)."""
-    data = {
-        "type": spec.name,
-        "id": str(instance.pk),
-        "version": instance.version,
-        "program": instance.program.code if instance.program_id else None,
-        "team": instance.team_id,
-        "deleted": instance.deleted_at is not None,
-    }
-    data.update(snapshot(spec, instance, loaded=loaded))
-    for name in spec.read_only:
-        value = getattr(instance, name)
-        data[name] = value.isoformat() if hasattr(value, "isoformat") else value
-    data.update(
-        {
-            "created_by": instance.created_by_id,
-            "updated_by": instance.updated_by_id,
-            "created_on_device": str(instance.created_on_device_id) if instance.created_on_device_id else None,
-            "app_version": instance.app_version,
-            "form_version": instance.form_version,
-            "device_created_at": _iso(instance.device_created_at),
-            "device_updated_at": _iso(instance.device_updated_at),
-            "server_received_at": _iso(instance.server_received_at),
-            "server_updated_at": _iso(instance.server_updated_at),
-            "is_late": instance.is_late,
-        }
-    )
-    if spec.restricted:
-        from .redaction import hidden_fields
-
-        for name in hidden_fields(spec.name, user, instance.program_id):
-            data.pop(name, None)
-    return data
-
-
-def _iso(value):
-    return value.isoformat() if value else None
-
-
-# --- scope -----------------------------------------------------------------
-
-
-def scoped_queryset(spec, user, include_deleted=False):
-    """The records of this type the user may read now (deny by default)."""
-    team_ids = selectors.readable_team_ids(user, program_codes=spec.programs)
-    qs = spec.model._default_manager.filter(team_id__in=team_ids)
-    if not include_deleted:
-        qs = qs.filter(deleted_at__isnull=True)
-    return qs
-
-
-def get_for_write(spec, user, record_id, lock=True):
-    """The record to change, locked, or not_found when it does not exist *or* is outside the writer's scope."""
-    qs = scoped_queryset(spec, user, include_deleted=True)
-    if lock:
-        qs = qs.select_for_update(of=("self",))
-    try:
-        return qs.select_related("program", "team").get(pk=record_id)
-    except (spec.model.DoesNotExist, ValueError, ValidationError):
-        raise NotFound(f"No {spec.name} with that id.") from None
-
-
-def _check_restricted(spec, user, program_id, names):
-    role = selectors.role_in_program(user, program_id)
-    denied = [n for n in names if n in spec.restricted and role not in spec.restricted[n]]
-    if denied:
-        raise DomainError(
-            "field_restricted",
-            "Your role may not set these fields.",
-            status_code=403,
-            fields={n: [{"code": "field_restricted", "message": "Not permitted for your role."}] for n in denied},
-        )
-
-
-def _missing(value):
-    return ValidationError(f'Invalid pk "{value}" - object does not exist.', code="does_not_exist")
-
-
-def _check_references(spec, user, values, team_id, program_id):
-    """Every record or person a write names must be one the writer may see; otherwise the same answer as an id
-    that does not exist (does_not_exist), so a reference never tells whether a record outside scope exists.
-    Lists of record ids also stay within the record's team (wrong_team), as foreign keys do (Model.clean)."""
-    from responders.models import Membership
-
-    from .registry import get_spec
-
-    errors = {}
-    for name, target in spec.references.items():
-        obj = values.get(name)
-        if obj is None:
-            continue
-        target_spec = get_spec(target)
-        if not scoped_queryset(target_spec, user).filter(pk=obj.pk).exists():
-            errors[name] = [_missing(obj.pk)]
-    for name, target in spec.id_lists.items():
-        ids = values.get(name) or []
-        if not ids:
-            continue
-        found = dict(scoped_queryset(get_spec(target), user).filter(pk__in=ids).values_list("pk", "team_id"))
-        found = {str(pk).lower(): team for pk, team in found.items()}
-        missing = [i for i in ids if str(i).lower() not in found]
-        if missing:
-            errors[name] = [_missing(missing[0])]
-        elif any(found[str(i).lower()] != team_id for i in ids):
-            errors[name] = [ValidationError(f"A {target} of another team.", code="wrong_team")]
-    for name in spec.people:
-        value = values.get(name)
-        ids = [value.pk] if hasattr(value, "pk") else list(value or [])
-        if not ids:
-            continue
-        members = set(
-            Membership.objects.filter(
-                user_id__in=ids, program_id=program_id, is_active=True, user__is_active=True
-            ).values_list("user_id", flat=True)
-        )
-        missing = [i for i in ids if i not in members]
-        if missing:
-            errors[name] = [_missing(missing[0])]
-    if errors:
-        raise ValidationError(errors)
-
-
-def parse_fields(spec, data, partial=True):
-    """Validate and convert client values (wire form) to Python values. Unknown fields are an error."""
-    if not isinstance(data, dict):
-        raise ValidationError({"fields": [ValidationError("Expected an object.", code="wrong_type")]})
-    unknown = sorted(set(data) - set(spec.policies))
-    if unknown:
-        raise ValidationError(
-            {n: [ValidationError("Unknown or read-only field.", code="unknown_field")] for n in unknown}
-        )
-    serializer = _input_serializer(spec, data, partial)
-    errors = {} if serializer.is_valid() else dict(serializer.errors)
-    if not partial:
-        for name in _required_on_create(spec):
-            if name not in data and name not in errors:
-                errors[name] = [serializers.ErrorDetail("This field is required.", code="required")]
-    if errors:
-        raise _drf_to_django(errors)
-    return dict(serializer.validated_data)
-
-
-_INPUT_SERIALIZERS = threading.local()
-
-
-def _input_serializer(spec, data, partial):
-    """This thread's input serializer for the type, re-armed with new data.
-
-    A new serializer deep-copies its thirty-odd fields, which cost more than validating the values; the fields
-    keep no state between calls, so one instance per thread is reused.
-    """
-    cache = _INPUT_SERIALIZERS.__dict__.setdefault("by_type", {})
-    serializer = cache.get(spec.name)
-    if serializer is None or type(serializer) is not spec.input_serializer:
-        serializer = cache[spec.name] = spec.input_serializer()
-    for attr in ("_validated_data", "_errors", "_data"):
-        serializer.__dict__.pop(attr, None)
-    serializer.initial_data = data
-    serializer.partial = partial
-    return serializer
-
-
-def _required_on_create(spec):
-    """Fields a new record must carry: not blank, not null, and without a default (a scene response's incident
-    among them; the foreign keys the server sets are not the client's to send)."""
-    required = []
-    for name in spec.policies:
-        f = spec.model._meta.get_field(name)
-        if not f.blank and not f.null and not f.has_default() and name not in SERVER_SET:
-            required.append(name)
-    return required
-
-
-def _drf_to_django(errors):
-    out = {}
-    for name, errs in errors.items():
-        items = errs if isinstance(errs, list) else [errs]
-        out[name] = [ValidationError(str(e), code=getattr(e, "code", "invalid")) for e in items]
-    return ValidationError(out)
-
-
-def _resolve_team(spec, user, team_id):
-    writable = selectors.readable_team_ids(user, program_codes=spec.programs)
-    if team_id is None:
-        if len(writable) == 1:
-            team_id = next(iter(writable))
-        else:
-            raise ValidationError(
-                {"team": [ValidationError("Say which team this record belongs to.", code="required")]}
-            )
-    if team_id not in writable:
-        raise ValidationError({"team": [ValidationError("Not a team you can write to.", code="team_not_writable")]})
-    cache = user.__dict__.setdefault("_team_cache", {})
-    if team_id not in cache:
-        cache[team_id] = Team.objects.select_related("program").get(pk=team_id)
-    return cache[team_id]
-
-
-# --- writes ------------------------------------------------------------------
 
 
 def _stamp(instance, ctx, now):
@@ -439,12 +162,6 @@ def _audit(spec, instance, ctx, action, **detail):
         event.save()
 
 
-# Foreign keys the server sets itself (or has already checked against the writer's scope): full_clean need not
-# query each one again. Primary-key uniqueness is checked explicitly before an insert; other unique
-# constraints are still validated (validate_constraints) and guarded by the database.
-SERVER_SET = ("program", "team", "created_by", "created_on_device", "updated_by")
-
-
 def _clean(spec, instance, validated=()):
     """Model validation. `validated` names fields whose values the input serializer just checked with the same
     model validators (types, lengths, choices, JSON shapes): checking them twice doubled a create's CPU time.
@@ -489,9 +206,9 @@ def prepare_create(*, spec, ctx, data, record_id, team_id=None):
 
 def _create_inputs(spec, ctx, data, team_id):
     values = parse_fields(spec, data, partial=False)
-    team = _resolve_team(spec, ctx.actor, team_id)
-    _check_restricted(spec, ctx.actor, team.program_id, values)
-    _check_references(spec, ctx.actor, values, team.pk, team.program_id)
+    team = resolve_team(spec, ctx.actor, team_id)
+    check_restricted(spec, ctx.actor, team.program_id, values)
+    check_references(spec, ctx.actor, values, team.pk, team.program_id)
     return values, team
 
 
@@ -563,8 +280,8 @@ def id_taken_error(spec, user, record_id):
     if not taken_ids([record_id]):
         return None
     if scoped_queryset(spec, user, include_deleted=True).filter(pk=record_id).exists():
-        return DomainError("record_exists", f"A {spec.name} with this id already exists.", status_code=409)
-    return DomainError("id_unavailable", "This id cannot be used; generate a new one.", status_code=409)
+        return StateConflict("record_exists", f"A {spec.name} with this id already exists.")
+    return StateConflict("id_unavailable", "This id cannot be used; generate a new one.")
 
 
 def _version_row(ctx, record_id, version):
@@ -613,30 +330,23 @@ def _start_version(instance, base_version, ctx):
     return 1 if ctx.causal else None
 
 
-# Outcomes of a device's own update that it laid on its copy of the record (a rejected one it did not keep).
-OWN_EDIT_STATUSES = ("applied", "unchanged", "merged", "conflict")
+def _no_own_edits(ctx, record_id):
+    return []
+
+
+# Where a device's own earlier edits of a record come from: [(seq, fields as sent, version answered)]. The sync
+# engine keeps them (its mutation log) and sets this when it loads (sync/apps.py); the record core does not
+# read the protocol's tables itself.
+own_edits_source = _no_own_edits
 
 
 def _own_edits_since(spec, ctx, record_id, start):
     """The values this device sent in its own updates of the record that were taken in after version `start`
     (each answered with a later version), in the order they were taken in. A rejected one is not on the
     device's copy; one answered with `start` or earlier is in that version already, as merged."""
-    from .models import Mutation
-
     if ctx.device is None:
         return []
-    rows = [
-        (m["seq"], (m["payload"] or {}).get("fields") or {}, (m["result"] or {}).get("version") or 0)
-        for m in Mutation.objects.filter(
-            device=ctx.device, record_id=record_id, op="update", status__in=OWN_EDIT_STATUSES
-        ).values("seq", "payload", "result")
-    ]
-    if ctx.deferred is not None:
-        rows += [
-            (m.seq, (m.payload or {}).get("fields") or {}, (m.result or {}).get("version") or 0)
-            for m in ctx.deferred.mutations
-            if m.record_id == record_id and m.op == "update" and m.status in OWN_EDIT_STATUSES
-        ]
+    rows = own_edits_source(ctx, record_id)
     edits = []
     for _seq, fields, _version in sorted((r for r in rows if r[2] > start), key=lambda r: (r[2], r[0] or 0)):
         try:
@@ -677,16 +387,16 @@ def _kept_value_author(ctx, instance, base, name):
 
 
 def record_update(*, spec, ctx, instance, data, base_version=None):
-    """Apply the fields a client changed, merged against what changed since the writer's base (sync/merge.py).
+    """Apply the fields a client changed, merged against what changed since the writer's base (records/merge.py).
 
     `instance` must come from get_for_write (locked, in scope). Edits to a
     record on an approved shift log become an amendment request instead.
     """
     values = parse_fields(spec, data, partial=True)
     if instance.deleted_at is not None:
-        raise DomainError("record_deleted", f"This {spec.name} was deleted.", status_code=409)
-    _check_restricted(spec, ctx.actor, instance.program_id, values)
-    _check_references(spec, ctx.actor, values, instance.team_id, instance.program_id)
+        raise StateConflict("record_deleted", f"This {spec.name} was deleted.")
+    check_restricted(spec, ctx.actor, instance.program_id, values)
+    check_references(spec, ctx.actor, values, instance.team_id, instance.program_id)
     if "team" in data:
         raise ValidationError({"team": [ValidationError("Use the move operation to change teams.", code="read_only")]})
     if _is_locked(spec, instance) and not ctx.allow_locked:
@@ -696,26 +406,7 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
     incoming = {name: canonical(spec, name, value) for name, value in values.items()}
     base = _merge_base(spec, instance, base_version, ctx)
     outcome = merge.merge_record(spec.policies, spec.transitions, base.values, snapshot(spec, instance), incoming)
-    conflicts = [
-        Conflict(
-            record_type=spec.name,
-            record_id=instance.pk,
-            program_id=instance.program_id,
-            team_id=instance.team_id,
-            field=c.name,
-            policy=c.policy,
-            base_version=base_version,
-            server_version=instance.version + 1,
-            base_value=c.base,
-            server_value=c.theirs,
-            incoming_value=c.mine,
-            server_author_id=_kept_value_author(ctx, instance, base, c.name),
-            incoming_author=ctx.actor,
-            mutation=ctx.mutation,
-            created_at=now,
-        )
-        for c in outcome.conflicts
-    ]
+    conflicts = _conflict_rows(spec, ctx, instance, base, base_version, outcome.conflicts, now)
     if outcome.values or conflicts or outcome.merged:
         # A conflict, or a merge that stored something other than what was sent, writes a version even when no
         # value changed: the device's next base then says whether its copy came before or after it (see
@@ -741,6 +432,30 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
             conflicts=len(conflicts),
         )
     return WriteResult(outcome.status, instance, instance.version, merged_fields=outcome.merged, conflicts=conflicts)
+
+
+def _conflict_rows(spec, ctx, instance, base, base_version, field_conflicts, now):
+    """A Conflict for each field whose incoming value lost the merge (kept for a person to resolve)."""
+    return [
+        Conflict(
+            record_type=spec.name,
+            record_id=instance.pk,
+            program_id=instance.program_id,
+            team_id=instance.team_id,
+            field=c.name,
+            policy=c.policy,
+            base_version=base_version,
+            server_version=instance.version + 1,
+            base_value=c.base,
+            server_value=c.theirs,
+            incoming_value=c.mine,
+            server_author_id=_kept_value_author(ctx, instance, base, c.name),
+            incoming_author=ctx.actor,
+            mutation=ctx.mutation,
+            created_at=now,
+        )
+        for c in field_conflicts
+    ]
 
 
 def record_delete(*, spec, ctx, instance, base_version=None):
@@ -797,12 +512,12 @@ def record_move(*, spec, ctx, instance, team_id):
     """
     role = selectors.role_in_program(ctx.actor, instance.program_id)
     if role not in TEAM_MOVE_ROLES:
-        raise DomainError("permission_denied", "Only a supervisor or program admin can move records.", status_code=403)
-    target = _resolve_team(spec, ctx.actor, team_id)
+        raise Forbidden("Only a supervisor or program admin can move records.")
+    target = resolve_team(spec, ctx.actor, team_id)
     if target.program_id != instance.program_id:
         raise ValidationError({"team": [ValidationError("Records stay in their program.", code="wrong_program")]})
     if _is_locked(spec, instance):
-        raise DomainError("record_locked", "The record is on an approved shift log.", status_code=409)
+        raise StateConflict("record_locked", "The record is on an approved shift log.")
     if target.pk == instance.team_id:
         return WriteResult("unchanged", instance, instance.version)
     now = timezone.now()
