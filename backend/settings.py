@@ -130,6 +130,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "/supervisor/login/"
+# The name authenticator apps show next to the codes (responders/two_factor.py).
+OTP_TOTP_ISSUER = "Oakland field records"
 LOGIN_REDIRECT_URL = "/supervisor/"
 
 # --- Request limits -------------------------------------------------------
