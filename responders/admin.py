@@ -401,7 +401,7 @@ class TeamAdmin(ProgramScopedAdmin):
 class DeviceAdmin(ProgramScopedAdmin):
     """Phones: pending ones wait for approval here; approve, or revoke a lost or stolen one."""
 
-    list_display = ("__str__", "user", "status", "platform", "app_version", "last_seen_at", "created_at")
+    list_display = ("label", "user", "status", "platform", "app_version", "last_seen_at", "created_at")
     list_filter = (DeviceStatusFilter, "platform")
     search_fields = ("user__username", "user__first_name", "user__last_name", "name")
     readonly_fields = (
@@ -429,6 +429,10 @@ class DeviceAdmin(ProgramScopedAdmin):
         return qs.filter(user__in=_program_users(ids).filter(memberships__is_active=True)).exclude(
             user__is_superuser=True
         )
+
+    @admin.display(description=_("device"), ordering="name")
+    def label(self, obj):
+        return obj.name or str(obj.pk)[:8]
 
     @admin.display(description=_("status"))
     def status(self, obj):
@@ -472,6 +476,10 @@ class ShiftAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+
+admin.site.site_header = _("Oakland field records · Administration")
+admin.site.site_title = _("Field records admin")
+admin.site.index_title = _("Your program's people, teams and devices")
 
 # The admin signs in through the API's service too (responders/web_auth.py): lockout, rate limit, second factor.
 admin.site.login_form = AdminSignInForm
