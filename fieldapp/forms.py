@@ -104,81 +104,36 @@ JSON_CHOICES = {
 #   item_required_if: in list `field`, member `member` is required when the item's `when` matches.
 RULES = {
     "shift": [
-        {
-            "kind": "order",
-            "fields": ["started_at", "ended_at"],
-            "code": "times_out_of_order",
-            "message": "The shift ends before it starts.",
-        },
-        {
-            "kind": "item_required_if",
-            "field": "calls_offered",
-            "member": "decline_reason",
-            "when": {"decision": ["declined"]},
-            "code": "decline_reason_required",
-            "message": "A declined call needs a reason.",
-        },
+        {"kind": "order", "fields": ["started_at", "ended_at"], "code": "times_out_of_order",
+         "message": "The shift ends before it starts."},
+        {"kind": "item_required_if", "field": "calls_offered", "member": "decline_reason",
+         "when": {"decision": ["declined"]}, "code": "decline_reason_required",
+         "message": "A declined call needs a reason."},
     ],
     "engagement": [
-        {
-            "kind": "required_if",
-            "field": "cad_number",
-            "when": {"origin": ["911_dispatch"]},
-            "code": "cad_number_required",
-            "message": "A 911 dispatch needs its CAD number.",
-        },
-        {
-            "kind": "order",
-            "fields": ["received_at", "dispatched_at", "en_route_at", "on_scene_at", "cleared_at"],
-            "code": "times_out_of_order",
-            "message": "These times must be in order.",
-        },
-        {
-            "kind": "together",
-            "fields": ["latitude", "longitude"],
-            "code": "incomplete_location",
-            "message": "Latitude and longitude go together.",
-        },
+        {"kind": "required_if", "field": "cad_number", "when": {"origin": ["911_dispatch"]},
+         "code": "cad_number_required", "message": "A 911 dispatch needs its CAD number."},
+        {"kind": "order", "fields": ["received_at", "dispatched_at", "en_route_at", "on_scene_at", "cleared_at"],
+         "code": "times_out_of_order", "message": "These times must be in order."},
+        {"kind": "together", "fields": ["latitude", "longitude"], "code": "incomplete_location",
+         "message": "Latitude and longitude go together."},
     ],
     "incident": [
-        {
-            "kind": "order",
-            "fields": ["occurred_at", "notified_at"],
-            "code": "times_out_of_order",
-            "message": "DVP cannot hear of it before it happened.",
-        },
-        {
-            "kind": "together",
-            "fields": ["latitude", "longitude"],
-            "code": "incomplete_location",
-            "message": "Latitude and longitude go together.",
-        },
+        {"kind": "order", "fields": ["occurred_at", "notified_at"], "code": "times_out_of_order",
+         "message": "DVP cannot hear of it before it happened."},
+        {"kind": "together", "fields": ["latitude", "longitude"], "code": "incomplete_location",
+         "message": "Latitude and longitude go together."},
     ],
     "scene_response": [
-        {
-            "kind": "order",
-            "fields": ["arrived_at", "departed_at"],
-            "code": "times_out_of_order",
-            "message": "Left before arriving.",
-        },
-        {
-            "kind": "required_if",
-            "field": "risk_reasons",
-            "when": {"risk_level": ["elevated", "high"]},
-            "code": "reasons_required",
-            "message": "Say why the risk is elevated or high.",
-        },
+        {"kind": "order", "fields": ["arrived_at", "departed_at"], "code": "times_out_of_order",
+         "message": "Left before arriving."},
+        {"kind": "required_if", "field": "risk_reasons", "when": {"risk_level": ["elevated", "high"]},
+         "code": "reasons_required", "message": "Say why the risk is elevated or high."},
     ],
     "follow_up_case": [],
     "contact_attempt": [
-        {
-            "kind": "forbidden_if",
-            "field": "outcome",
-            "values": ["no_answer"],
-            "when": {"made": [True]},
-            "code": "inconsistent",
-            "message": "A contact that was made cannot be 'no answer'.",
-        },
+        {"kind": "forbidden_if", "field": "outcome", "values": ["no_answer"], "when": {"made": [True]},
+         "code": "inconsistent", "message": "A contact that was made cannot be 'no answer'."},
     ],
 }
 

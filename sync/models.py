@@ -273,7 +273,9 @@ class WatermelonShadow(models.Model):
     # "gone": it deleted it, perhaps without hearing the answer: listed in `deleted` by the pull of `checkpoint`,
     # then sent "back" in `created` by a pull from that checkpoint on. "held" and "back" are cleared once the
     # device pulls past the pull that sent the record.
-    resend = models.CharField(max_length=4, blank=True, choices=[("held", "held"), ("gone", "gone"), ("back", "back")])
+    resend = models.CharField(
+        max_length=4, blank=True, choices=[("held", "held"), ("gone", "gone"), ("back", "back")]
+    )
     # A rejected row: its fingerprint and the mutation that holds it in quarantine, so that the same row sent
     # again (WatermelonDB resends what was rejected at every sync) gets the same answer, not a new quarantine item.
     rejected_row = models.CharField(max_length=64, blank=True)

@@ -63,12 +63,9 @@ def refs(field):
     """Records that other types point at, made by the people who may see them."""
     dvp = Writer(field, field.interrupter)
     incident, case = str(uuid.uuid4()), str(uuid.uuid4())
-    assert (
-        dvp.send("incident", {"dvp_number": "R-1", "kind": "shooting", "occurred_at": TIME}, record_id=incident)[
-            "status"
-        ]
-        == "applied"
-    )
+    assert dvp.send("incident", {"dvp_number": "R-1", "kind": "shooting", "occurred_at": TIME}, record_id=incident)[
+        "status"
+    ] == "applied"
     assert dvp.send("follow_up_case", {}, record_id=case)["status"] == "applied"
     return {"incident": incident, "follow_up_case": case}
 
