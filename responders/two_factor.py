@@ -106,6 +106,8 @@ def two_factor(request):
 @login_required(login_url="supervisor-login")
 def recovery_codes(request):
     user = request.user
+    if not _may_enrol(user):
+        return render(request, "responders/two_factor_not_needed.html", status=403)
     if not TOTPDevice.objects.filter(user=user, confirmed=True).exists() or not second_factor_satisfied(request):
         messages.error(request, _("Set up your authenticator app first."))
         return redirect("two-factor")

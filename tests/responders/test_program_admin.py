@@ -222,3 +222,21 @@ def test_devices_list_shows_pending_and_the_approval_is_audited(field, admins):
     pending.refresh_from_db()
     assert pending.approved_by_id == admin_user.pk and pending.approval == Device.Approval.ADMIN
     assert AuditEvent.objects.filter(action=AuditEvent.Action.DEVICE_APPROVED, object_id=str(pending.pk)).exists()
+
+
+def test_the_superuser_cannot_put_a_macro_role_on_a_dvp_team_on_the_person_page(field):
+    # As reported: saved through the superuser's person page, and the person's next engagement came back DVP.
+    superuser = User.objects.create(username=f"root-{uuid.uuid4().hex[:6]}", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(superuser)
+    membership = Membership.objects.get(user=field.responder)
+    response = client.post(
+        f"/admin/responders/user/{field.responder.pk}/change/",
+        user_form(field.responder, [membership], team=field.team_d2.pk),
+    )
+    assert response.status_code == 200  # the form again, with the error
+    membership.refresh_from_db()
+    assert membership.team_id == field.team_a.pk
+    record_id = uuid.uuid4()
+    assert push(field.api(field.responder), mutation(1, record_id=record_id, fields=dict(ON_VIEW))).status_code == 200
+    assert Engagement.objects.get(pk=record_id).program_id == field.macro.pk
