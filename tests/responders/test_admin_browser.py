@@ -173,3 +173,37 @@ def test_a_supervisor_sets_up_the_authenticator_app_and_signs_in_with_it(tfield,
     fresh.get_by_label("Password").fill(PASSWORD)
     fresh.get_by_role("button", name="Sign in").click()
     fresh.wait_for_url(f"{url}/supervisor/")
+
+
+def test_the_field_app_says_a_new_phone_waits_and_signs_in_once_a_program_admin_approves_it(
+    tfield, live_server, browser
+):
+    """The policy's pending path as a crew member meets it: the field app on a phone never used before."""
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from responders.services import device_approve
+
+    responder = tfield.responder
+    responder.set_password(PASSWORD)
+    responder.save()  # no allowance: the new phone waits
+    context = browser.new_context(viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/app/")
+    page.wait_for_selector("body[data-ready=true]")
+
+    def sign_in():
+        page.get_by_label("Username").fill(responder.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+
+    sign_in()
+    page.get_by_text("waits for a program admin's approval").wait_for()
+    shot(page, "field-app-new-phone-waits-375px")
+    device = Device.objects.get(user=responder, approved_at__isnull=True)
+    assert device.platform == "web"
+
+    admin = tfield.user("macro_admin", tfield.macro, None, Role.PROGRAM_ADMIN)
+    device_approve(device=device, actor=admin)
+    sign_in()
+    page.get_by_text("All edits synced").wait_for()
+    assert Device.objects.filter(user=responder).count() == 1  # the same device id, now approved
+    context.close()
