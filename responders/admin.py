@@ -230,7 +230,13 @@ class UserAdmin(BaseUserAdmin, ProgramScopedAdmin):
 
     inlines = [MembershipInline]
     list_display = ("username", "first_name", "last_name", "roles", "is_active", "last_login")
-    list_filter = ("is_active", "memberships__program", "memberships__team", "memberships__role")
+    # Only the programs and teams of the people listed: another program's teams are not named to a program admin.
+    list_filter = (
+        "is_active",
+        ("memberships__program", admin.RelatedOnlyFieldListFilter),
+        ("memberships__team", admin.RelatedOnlyFieldListFilter),
+        "memberships__role",
+    )
     readonly_fields = ("last_login", "date_joined")
     actions = ["deactivate", "reset_second_factor", "allow_one_new_device"]
     program_admin_fieldsets = (
@@ -326,7 +332,12 @@ class MembershipAdmin(ProgramScopedAdmin):
     """Who has which role on which team: the place to move someone between teams (audited as a move)."""
 
     list_display = ("user", "program", "team", "role", "is_active")
-    list_filter = ("program", "team", "role", "is_active")
+    list_filter = (
+        ("program", admin.RelatedOnlyFieldListFilter),
+        ("team", admin.RelatedOnlyFieldListFilter),
+        "role",
+        "is_active",
+    )
     search_fields = ("user__username", "user__first_name", "user__last_name")
     list_select_related = ("user", "program", "team")
     fields = ("user", "program", "team", "role", "is_active")
@@ -381,7 +392,7 @@ class ProgramAdmin(ProgramScopedAdmin):
 @admin.register(Team)
 class TeamAdmin(ProgramScopedAdmin):
     list_display = ("code", "name", "program", "is_active", "people")
-    list_filter = ("program", "is_active")
+    list_filter = (("program", admin.RelatedOnlyFieldListFilter), "is_active")
 
     def get_readonly_fields(self, request, obj=None):
         # Moving a team to another program would carry its people across the wall: the database refuses it.
