@@ -160,7 +160,7 @@ class MembershipFormSet(BaseInlineFormSet):
             active[program.pk] = form
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.StackedInline):  # stacked: a phone's width shows every field
     """The person's roles in the programs this admin runs (roles in other programs are not shown)."""
 
     model = Membership

@@ -160,7 +160,8 @@ class Membership(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.user} {self.role} {self.program}/{self.team.code if self.team else '*'}"
+        where = self.team.code if self.team else _("whole program")
+        return f"{self.user} · {self.get_role_display()} · {self.program}/{where}"
 
     def clean(self):
         from django.core.exceptions import ValidationError
