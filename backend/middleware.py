@@ -53,7 +53,8 @@ class SecurityHeadersMiddleware:
         path = request.path
         response.setdefault("Content-Security-Policy", self.CSP)
         response.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
-        if path.startswith(("/api/", "/supervisor/", "/admin/")) and not path.startswith(("/api/docs", "/api/schema")):
+        private = ("/api/", "/supervisor/", "/admin/", "/account/")
+        if path.startswith(private) and not path.startswith(("/api/docs", "/api/schema")):
             response["Cache-Control"] = "no-store"
             response["Pragma"] = "no-cache"
         return response

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "audit",
     "responders",
     "records",
@@ -130,6 +131,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "/supervisor/login/"
+# The name authenticator apps show next to the codes (responders/two_factor.py).
+OTP_TOTP_ISSUER = "Oakland field records"
 LOGIN_REDIRECT_URL = "/supervisor/"
 
 # --- Request limits -------------------------------------------------------

@@ -33,7 +33,9 @@ from tests.support import issue_access_token  # noqa: E402
 def client_for(team):
     user = User.objects.create(username=f"prof-{uuid.uuid4().hex[:8]}")
     Membership.objects.create(user=user, program=team.program, team=team, role=Role.FIELD_RESPONDER, is_active=True)
-    device = Device.objects.create(id=uuid.uuid4(), user=user, name="prof")
+    from django.utils.timezone import now as django_now
+
+    device = Device.objects.create(id=uuid.uuid4(), user=user, name="prof", approved_at=django_now(), approval="admin")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_access_token(user, device)}")
     return api

@@ -60,6 +60,11 @@ def check_family_usable(family, now=None):
         raise exceptions.AuthenticationFailed("This account is deactivated.", code="user_inactive")
     if family.device.revoked_at is not None:
         raise exceptions.AuthenticationFailed("This device has been revoked.", code="device_revoked")
+    if family.device.approved_at is None:
+        # Sign-in gives a pending device no session; this holds the line for any session made another way.
+        from backend.errors import Forbidden  # backend.errors reads the REST settings that name this module
+
+        raise Forbidden("This phone waits for a program admin's approval.", code="device_pending_approval")
     if family.revoked_at is not None:
         raise exceptions.AuthenticationFailed("The session has ended.", code="session_ended")
     if now >= family.expires_at:

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class User(AbstractUser):
@@ -12,6 +13,15 @@ class User(AbstractUser):
     Roles are per program, on Membership. Failed sign-ins are counted on LoginFailure, per username and
     client address, not here: a lock on the account itself would let anyone lock anyone out.
     """
+
+    new_devices_allowed = models.PositiveSmallIntegerField(
+        _("new devices allowed without approval"),
+        default=0,
+        help_text=_(
+            "How many new phones this person may sign in on before a program admin approves them, e.g. 1 when "
+            "handing out a replacement phone. Each new phone uses one; revoking a device sets it back to 0."
+        ),
+    )
 
     class Meta:
         ordering = ["username"]
@@ -46,11 +56,25 @@ class Program(models.Model):
         MACRO = "MACRO", "Mobile Assistance Community Responders of Oakland"
         DVP = "DVP", "Department of Violence Prevention"
 
+    class DevicePolicy(models.TextChoices):
+        ADMIN_APPROVAL = "admin_approval", _("A program admin approves every new device")
+        SECOND_FACTOR = (
+            "admin_or_second_factor",
+            _("A code from the person's authenticator app approves it; otherwise a program admin"),
+        )
+
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="programs")
     code = models.CharField(max_length=16, choices=Code.choices)
     name = models.CharField(max_length=120)
     allow_person_names = models.BooleanField(
         default=False, help_text="Whether records may carry real names of people contacted (default: pseudonyms only)."
+    )
+    device_policy = models.CharField(
+        _("new device policy"),
+        max_length=32,
+        choices=DevicePolicy.choices,
+        default=DevicePolicy.ADMIN_APPROVAL,
+        help_text=_('What lets a new phone sync (docs/security.md, "New devices").'),
     )
 
     class Meta:
@@ -68,7 +92,11 @@ class Team(models.Model):
     is_active = models.BooleanField(default=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["program", "code"], name="team_code_unique_per_program")]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "code"], name="team_code_unique_per_program"),
+            # The target of membership's composite foreign key (team_id, program_id): see Membership.
+            models.UniqueConstraint(fields=["id", "program"], name="team_id_program_unique"),
+        ]
         ordering = ["program_id", "code"]
 
     def __str__(self):
@@ -88,6 +116,12 @@ class Membership(models.Model):
 
     Without a team, the role covers the whole program (program admins,
     analysts, program-wide supervisors or coordinators).
+
+    The team must belong to the membership's program: the records a person writes take their program from
+    their team, so a MACRO membership on a DVP team would put that person's work behind the other wall.
+    clean() says so in a form; on PostgreSQL a composite foreign key (team_id, program_id) referencing the
+    team's unique (id, program_id) refuses it for every writer, and on SQLite triggers do
+    (migration 0006_membership_team_in_its_program).
     """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
@@ -105,11 +139,37 @@ class Membership(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.user} {self.role} {self.program}/{self.team.code if self.team else '*'}"
+        where = self.team.code if self.team else _("whole program")
+        return f"{self.user} · {self.get_role_display()} · {self.program}/{where}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.team_id is not None and self.program_id is not None and self.team.program_id != self.program_id:
+            raise ValidationError(
+                {
+                    "team": ValidationError(
+                        _("Team %(team)s belongs to %(team_program)s, not %(program)s."),
+                        code="team_in_other_program",
+                        params={"team": self.team.code, "team_program": self.team.program, "program": self.program},
+                    )
+                }
+            )
 
 
 class Device(models.Model):
-    """A registered phone or tablet. A revoked device stops syncing at its next request."""
+    """A registered phone or tablet. A revoked device stops syncing at its next request.
+
+    A new device is pending until approved (docs/security.md, "New devices"): by a program admin, by a code
+    from the person's authenticator app where the program allows it, or by one of the person's
+    new_devices_allowed. A pending device gets no session: sign-in answers 403 device_pending_approval.
+    """
+
+    class Approval(models.TextChoices):
+        ADMIN = "admin", _("Approved by a program admin")
+        SECOND_FACTOR = "second_factor", _("Approved by an authenticator code at sign-in")
+        ALLOWANCE = "allowance", _("One of the person's new devices allowed without approval")
+        REGISTERED_BEFORE_POLICY = "before_policy", _("Registered before devices needed approval")
 
     id = models.UUIDField(primary_key=True, help_text="Generated by the app on first launch.")
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="devices")
@@ -120,12 +180,19 @@ class Device(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    approved_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    approval = models.CharField(_("approved how"), max_length=16, choices=Approval.choices, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self):
         return f"{self.name or self.id} ({self.user})"
+
+    @property
+    def is_approved(self):
+        return self.approved_at is not None
 
     @property
     def is_revoked(self):

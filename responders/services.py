@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import AccessToken
@@ -18,7 +18,7 @@ from audit.services import audit_record
 from backend.errors import Forbidden, RateLimited, Unauthenticated
 
 from .authentication import check_family_usable
-from .models import Device, LoginFailure, RefreshToken, TokenFamily
+from .models import Device, LoginFailure, Program, RefreshToken, TokenFamily
 from .selectors import SECOND_FACTOR_ROLES, memberships_for
 
 User = get_user_model()
@@ -63,6 +63,10 @@ def _issue_pair(family, now):
 
 
 def _check_second_factor(user, otp, request):
+    """The code, when the person has a confirmed authenticator: a TOTP code or an unused recovery code.
+
+    Returns the django-otp device that verified it, or None when none is needed."""
+    from django_otp.plugins.otp_static.models import StaticDevice
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     needs = any(m.role in SECOND_FACTOR_ROLES for m in memberships_for(user)) or user.is_superuser
@@ -72,9 +76,24 @@ def _check_second_factor(user, otp, request):
     if not otp:
         raise AuthError("otp_required", "Enter the code from your authenticator app.")
     verified = next((d for d in devices if d.verify_token(str(otp))), None)
+    recovery = None
     if verified is None:
+        # A recovery code works once (django-otp's static device deletes the token it verifies).
+        recovery = next(
+            (d for d in StaticDevice.objects.filter(user=user, confirmed=True) if d.verify_token(str(otp).strip())),
+            None,
+        )
+    if verified is None and recovery is None:
         audit_record(action=AuditEvent.Action.OTP_FAILED, actor=user, request=request)
         raise AuthError("otp_invalid", "That code is not valid.")
+    if recovery is not None:
+        audit_record(
+            action=AuditEvent.Action.RECOVERY_CODE_USED,
+            actor=user,
+            request=request,
+            remaining=recovery.token_set.count(),
+        )
+        return recovery
     audit_record(action=AuditEvent.Action.OTP_VERIFIED, actor=user, request=request)
     return verified
 
@@ -196,10 +215,73 @@ def web_login(*, username, password, otp=None, request=None):
     return user
 
 
+class DevicePendingApproval(DomainError):
+    status_code = 403
+
+    def __init__(self):
+        super().__init__(
+            "device_pending_approval",
+            "This phone is new for your account and waits for a program admin's approval. "
+            "Ask your program admin, then sign in again.",
+        )
+
+
+def device_policy_for(user):
+    """The new-device policy that applies to this person: the strictest of their programs' (admin approval
+    wins); a person with no program (the superuser) may approve with their authenticator code."""
+    policies = {m.program.device_policy for m in memberships_for(user)}
+    if not policies or policies == {Program.DevicePolicy.SECOND_FACTOR}:
+        return Program.DevicePolicy.SECOND_FACTOR
+    return Program.DevicePolicy.ADMIN_APPROVAL
+
+
+def _admit_device(device, user, otp_device, created, now, request):
+    """Approve a pending device if the policy lets this sign-in do it; return whether it is approved.
+
+    Order: an authenticator code (where the policy allows), then one of the person's allowed new devices.
+    """
+    if device.approved_at is not None:
+        return True
+    how = None
+    if otp_device is not None and device_policy_for(user) == Program.DevicePolicy.SECOND_FACTOR:
+        how = Device.Approval.SECOND_FACTOR
+    elif User.objects.filter(pk=user.pk, new_devices_allowed__gt=0).update(
+        new_devices_allowed=models.F("new_devices_allowed") - 1
+    ):
+        how = Device.Approval.ALLOWANCE
+    if how is None:
+        audit_record(
+            action=AuditEvent.Action.DEVICE_PENDING,
+            actor=user,
+            device=device,
+            object_type="device",
+            object_id=device.pk,
+            request=request,
+            new_device=created,
+        )
+        return False
+    device.approved_at, device.approval = now, how
+    device.save(update_fields=["approved_at", "approval"])
+    audit_record(
+        action=AuditEvent.Action.DEVICE_APPROVED,
+        actor=user,
+        device=device,
+        object_type="device",
+        object_id=device.pk,
+        request=request,
+        approval=how,
+    )
+    return True
+
+
 def auth_login(*, username, password, device_id, device_name="", platform="", app_version="", otp=None, request=None):
-    """Check credentials, register or recognise the device, and open a token family."""
+    """Check credentials, register or recognise the device, and open a token family.
+
+    A device that is not approved (docs/security.md, "New devices") is registered, shown to program admins
+    as pending, and refused with 403 device_pending_approval: no session until it is approved.
+    """
     now = timezone.now()
-    user, _ = check_credentials(username=username, password=password, otp=otp, request=request)
+    user, otp_device = check_credentials(username=username, password=password, otp=otp, request=request)
 
     with transaction.atomic():
         device, created = Device.objects.select_for_update().get_or_create(
@@ -218,16 +300,21 @@ def auth_login(*, username, password, device_id, device_name="", platform="", ap
         device.app_version = app_version or device.app_version
         device.last_seen_at = now
         device.save(update_fields=["name", "platform", "app_version", "last_seen_at"])
-        login_succeeded(user, now)
-        family = TokenFamily.objects.create(
-            user=user,
-            device=device,
-            created_at=now,
-            last_used_at=now,
-            expires_at=now + timedelta(seconds=settings.SESSION_ABSOLUTE_SECONDS),
-        )
-        pair = _issue_pair(family, now)
-        audit_record(action=AuditEvent.Action.LOGIN, actor=user, device=device, request=request, new_device=created)
+        approved = _admit_device(device, user, otp_device, created, now, request)
+        if approved:
+            login_succeeded(user, now)
+            family = TokenFamily.objects.create(
+                user=user,
+                device=device,
+                created_at=now,
+                last_used_at=now,
+                expires_at=now + timedelta(seconds=settings.SESSION_ABSOLUTE_SECONDS),
+            )
+            pair = _issue_pair(family, now)
+            audit_record(action=AuditEvent.Action.LOGIN, actor=user, device=device, request=request, new_device=created)
+    if not approved:
+        # Raised after the commit: the pending device stays registered, for the admin to see and approve.
+        raise DevicePendingApproval()
     return pair
 
 
@@ -297,10 +384,15 @@ def auth_logout(*, family, request=None):
 
 
 def device_revoke(*, device, actor, request=None):
-    """Revoke a lost or stolen device: its sessions end and its next request (sync included) gets 401."""
+    """Revoke a lost or stolen device: its sessions end and its next request (sync included) gets 401.
+
+    The person's allowance of new devices goes back to 0, so whoever holds the password cannot simply sign in
+    on another phone: that phone waits for a program admin (docs/security.md, "New devices").
+    """
     now = timezone.now()
     with transaction.atomic():
         Device.objects.filter(pk=device.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_by=actor)
+        User.objects.filter(pk=device.user_id).update(new_devices_allowed=0)
         TokenFamily.objects.filter(device=device, revoked_at__isnull=True).update(
             revoked_at=now, revoked_reason="device_revoked"
         )
@@ -332,3 +424,98 @@ def user_deactivate(*, user, actor, request=None):
         )
     user.refresh_from_db()
     return user
+
+
+def device_approve(*, device, actor, request=None):
+    """A program admin lets a pending device sync: the person signs in on it again and gets a session."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Device.objects.filter(pk=device.pk, approved_at__isnull=True, revoked_at__isnull=True).update(
+            approved_at=now, approved_by=actor, approval=Device.Approval.ADMIN
+        )
+        if updated:
+            audit_record(
+                action=AuditEvent.Action.DEVICE_APPROVED,
+                actor=actor,
+                device=device,
+                object_type="device",
+                object_id=device.pk,
+                request=request,
+                approval=Device.Approval.ADMIN,
+            )
+    device.refresh_from_db()
+    return device
+
+
+def devices_allow(*, user, count, actor, request=None):
+    """Let a person sign in on up to `count` new phones without waiting for approval (a replacement phone)."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(new_devices_allowed=count)
+        audit_record(
+            action=AuditEvent.Action.DEVICES_ALLOWED,
+            actor=actor,
+            object_type="user",
+            object_id=user.pk,
+            request=request,
+            count=count,
+        )
+    user.refresh_from_db()
+    return user
+
+
+def membership_audit(*, before, after, actor, request=None):
+    """Audit a membership written by a program admin: added, moved to another team, or role/status changed.
+
+    `before` is the row as it was (None for a new one). Ids and codes only (audit/models.py).
+    """
+    common = {"actor": actor, "program": after.program, "obj": after, "request": request, "user_id": after.user_id}
+    if before is None:
+        audit_record(
+            action=AuditEvent.Action.MEMBERSHIP_ADDED,
+            team_id=after.team_id,
+            role=after.role,
+            is_active=after.is_active,
+            **common,
+        )
+        return
+    if before.team_id != after.team_id:
+        audit_record(
+            action=AuditEvent.Action.MEMBERSHIP_MOVED, from_team_id=before.team_id, to_team_id=after.team_id, **common
+        )
+    changed = {
+        name: [getattr(before, name), getattr(after, name)]
+        for name in ("role", "is_active", "program_id")
+        if getattr(before, name) != getattr(after, name)
+    }
+    if changed:
+        audit_record(action=AuditEvent.Action.MEMBERSHIP_CHANGED, changed=changed, **common)
+
+
+def staff_status_sync(*, user):
+    """A program admin signs in to the admin: is_staff follows an active program-admin role (the superuser's
+    own flag is left alone), so a role given or ended in the admin opens or closes the door with it."""
+    from .models import Membership, Role
+
+    if user.is_superuser:
+        return
+    is_admin = Membership.objects.filter(user=user, role=Role.PROGRAM_ADMIN, is_active=True).exists()
+    User.objects.filter(pk=user.pk).exclude(is_staff=is_admin).update(is_staff=is_admin)
+
+
+def second_factor_reset(*, user, actor, request=None):
+    """A program admin clears a person's authenticator app and recovery codes (a lost phone): the person signs in
+    with the password alone and sets the app up again. Their web sessions that were verified with it end."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    with transaction.atomic():
+        totp = TOTPDevice.objects.filter(user=user).delete()[0]
+        static = StaticDevice.objects.filter(user=user).delete()[0]
+        audit_record(
+            action=AuditEvent.Action.OTP_RESET,
+            actor=actor,
+            object_type="user",
+            object_id=user.pk,
+            request=request,
+            removed=totp + static,
+        )

@@ -64,8 +64,16 @@ class Field:
         Membership.objects.create(user=user, program=program, team=team, role=role)
         return user
 
-    def device(self, user):
-        return Device.objects.create(id=uuid.uuid4(), user=user, name=f"{user.username}-phone")
+    def device(self, user, approved=True):
+        """A registered phone. Approved by default, as a program admin would have approved it: the tests of the
+        new-device policy itself (tests/responders/test_devices.py) ask for a pending one."""
+        return Device.objects.create(
+            id=uuid.uuid4(),
+            user=user,
+            name=f"{user.username}-phone",
+            approved_at=timezone.now() if approved else None,
+            approval=Device.Approval.ADMIN if approved else "",
+        )
 
     def api(self, user, device=None):
         device = device or self.device(user)

@@ -19,6 +19,7 @@ PHONE = {"width": 375, "height": 812}
 def with_password(*users):
     for user in users:
         user.set_password(PASSWORD)
+        user.new_devices_allowed = 10  # each browser is a new phone (tests/responders/test_devices.py: approval)
         user.save()
 
 

@@ -20,6 +20,7 @@ PASSWORD = "correct horse battery staple"
 def person(field):
     user = field.responder
     user.set_password(PASSWORD)
+    user.new_devices_allowed = 100  # new phones sign in here; tests/responders/test_devices.py tests the approval
     user.save()
     return user
 
@@ -104,6 +105,7 @@ def test_eight_concurrent_refreshes_of_one_token_yield_exactly_one_pair():
     field = Field()
     user = field.responder
     user.set_password(PASSWORD)
+    user.new_devices_allowed = 100  # new phones sign in here; tests/responders/test_devices.py tests the approval
     user.save()
     refresh = login(APIClient(), user).json()["refresh"]
     barrier = threading.Barrier(8)
@@ -146,6 +148,9 @@ def test_revoked_device_and_deactivated_user_stop_at_the_next_request(person, fi
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
     assert api.get("/api/v1/me").json()["code"] == "device_revoked"
     assert login(APIClient(), person, device.pk).json()["code"] == "device_revoked"
+    # Whoever holds the password cannot just sign in on another phone: the revocation ended the allowance.
+    again = login(APIClient(), person)
+    assert again.status_code == 403 and again.json()["code"] == "device_pending_approval"
 
     other = login(APIClient(), _with_password(field.partner)).json()
     User.objects.filter(pk=field.partner.pk).update(is_active=False)
@@ -225,6 +230,7 @@ def test_tokens_are_checked_for_algorithm_audience_and_issuer(person):
 
 def _with_password(user):
     user.set_password(PASSWORD)
+    user.new_devices_allowed = 100  # new phones sign in here; tests/responders/test_devices.py tests the approval
     user.save()
     return user
 

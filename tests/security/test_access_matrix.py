@@ -121,6 +121,9 @@ POLICY = {
     "/supervisor/reports/": {"get": "page"},
     "/supervisor/reports/engagements.csv": {"get": "page"},
     "/admin/": {"get": {"staff"}},
+    # Setting up the authenticator app: supervisors and program admins (responders/two_factor.py).
+    "/account/two-factor/": {"get": "page"},
+    "/account/two-factor/recovery-codes": {"post": "page"},
 }
 # Who sees van-1's object in a list (the author of a conflict or quarantined mutation sees their own).
 LIST_VIEWERS = {

@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from incidents.models import Engagement
+from responders.models import Device, Program
 from sync.models import Mutation
 from tests.support import ON_VIEW, mutation, push
 
@@ -91,6 +92,7 @@ def test_check_deploy_is_clean_with_production_settings():
 def test_logs_carry_no_tokens_passwords_or_personal_fields(field, caplog):
     password = "a-very-secret-password-123"
     field.responder.set_password(password)
+    field.responder.new_devices_allowed = 2  # two new phones sign in without approval
     field.responder.save()
     caplog.set_level(logging.DEBUG)
     api = APIClient()
@@ -205,6 +207,8 @@ def test_second_factor_for_supervisors(field):
 
     field.supervisor.set_password("supervisor-password-1")
     field.supervisor.save()
+    field.macro.device_policy = Program.DevicePolicy.SECOND_FACTOR  # the code also approves the new phone
+    field.macro.save()
     device = TOTPDevice.objects.create(user=field.supervisor, name="phone", confirmed=True)
     body = {"username": field.supervisor.username, "password": "supervisor-password-1", "device_id": str(uuid.uuid4())}
     missing = APIClient().post("/api/v1/auth/login", body, format="json")
@@ -217,6 +221,7 @@ def test_second_factor_for_supervisors(field):
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     ok = APIClient().post("/api/v1/auth/login", {**body, "otp": str(totp.token()).zfill(6)}, format="json")
     assert ok.status_code == 200, ok.json()
+    assert Device.objects.get(pk=body["device_id"]).approval == Device.Approval.SECOND_FACTOR
 
 
 def test_rate_limits_answer_429_with_retry_after(db, settings):

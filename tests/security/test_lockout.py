@@ -16,6 +16,7 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def person(field):
     field.responder.set_password(PASSWORD)
+    field.responder.new_devices_allowed = 100  # new phones sign in here (tests/responders/test_devices.py)
     field.responder.save()
     return field.responder
 

@@ -41,6 +41,7 @@ def api_login(user, password=PASSWORD, address="127.0.0.1"):
 @pytest.fixture
 def supervisor(field):
     field.supervisor.set_password(PASSWORD)
+    field.supervisor.new_devices_allowed = 100  # new phones sign in here (tests/responders/test_devices.py)
     field.supervisor.save()
     return field.supervisor
 

@@ -8,10 +8,12 @@ import uuid
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from responders.models import Device, Membership, Organization, Program, Role, Team
 
 DEMO_PASSWORD = "field-demo-2026"  # noqa: S105 - published demo logins for a local server
+DEMO_NEW_DEVICES = 5  # new devices each demo person may sign in on before one waits for approval
 
 TEAMS = {
     "MACRO": [("van-1", "East Oakland van"), ("van-2", "West Oakland van")],
@@ -63,12 +65,22 @@ class Command(BaseCommand):
             )
             if created:
                 user.set_password(DEMO_PASSWORD)
+                # A browser's field app registers its own device id at first sign-in: these let a demo
+                # person sign in on a few browsers without an admin; a revoked device sets it back to 0.
+                user.new_devices_allowed = DEMO_NEW_DEVICES
                 user.save()
             Membership.objects.get_or_create(
                 user=user, program=programs[program], is_active=True, defaults={"team": teams.get(team), "role": role}
             )
             Device.objects.get_or_create(
-                id=demo_device_id(username), defaults={"user": user, "name": f"{username} phone", "platform": "demo"}
+                id=demo_device_id(username),
+                defaults={
+                    "user": user,
+                    "name": f"{username} phone",
+                    "platform": "demo",
+                    "approved_at": timezone.now(),
+                    "approval": Device.Approval.ADMIN,
+                },
             )
             rows.append((username, program, team or "(whole program)", role.label))
         admin, created = User.objects.get_or_create(username="admin", defaults={"is_staff": True, "is_superuser": True})

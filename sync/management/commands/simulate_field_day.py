@@ -168,6 +168,7 @@ class Command(BaseCommand):
         user, _ = User.objects.get_or_create(username=username, defaults={"first_name": "Sim"})
         user.set_password(PASSWORD)
         user.is_active = True
+        user.new_devices_allowed = 1  # as a program admin handing out a phone: each run signs in on a new one
         user.save()
         Membership.objects.filter(user=user, program=team.program).exclude(team=team, role=role).update(is_active=False)
         Membership.objects.get_or_create(user=user, program=team.program, team=team, role=role, is_active=True)
