@@ -30,7 +30,11 @@ def test_supervisor_approves_returns_and_resolves_in_a_browser(tfield, live_serv
                 2 * n + 1,
                 type_="shift",
                 record_id=sid,
-                fields={"call_sign": call_sign, "started_at": "2026-11-24T07:00:00Z"},
+                fields={
+                    "call_sign": call_sign,
+                    "started_at": "2026-11-24T07:00:00Z",
+                    "ended_at": "2026-11-24T15:00:00Z",
+                },
             ),
             mutation(2 * n + 2, fields={**ON_VIEW, "shift": str(sid)}),
         )

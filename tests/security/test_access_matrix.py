@@ -173,7 +173,7 @@ def make_world(field):
         callers["admin"] = field.user("macro_admin", field.macro, None, Role.PROGRAM_ADMIN)
     crew = field.api(field.responder)
     sid, eid, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    shift = {"call_sign": "MACRO 31", "started_at": "2026-11-24T07:00:00Z"}
+    shift = {"call_sign": "MACRO 31", "started_at": "2026-11-24T07:00:00Z", "ended_at": "2026-11-24T15:00:00Z"}
     push(
         crew,
         mutation(1, type_="shift", record_id=sid, fields=shift),
