@@ -124,7 +124,9 @@ def value_text(record_type, name, value, people=None, titles=None):
             if not isinstance(item, dict):
                 continue
             bits = []
-            for member, v in item.items():
+            order = [m for m in members if m in item] + [m for m in item if m not in members]
+            for member in order:
+                v = item[member]
                 if v in (None, ""):
                     continue
                 m = members.get(member, {})
