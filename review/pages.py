@@ -132,7 +132,10 @@ def _card(request, record_type, record, people, titles, skip=()):
         "id": record.pk,
         "type": record_type,
         "title": labels.record_title(record_type, record),
-        "rows": labels.rows(record_type, data, people, titles, skip=skip),
+        "rows": [
+            *labels.rows(record_type, data, people, titles, skip=skip),
+            (_("Logged by"), people.name(record.created_by_id)),
+        ],
         "is_late": record.is_late,
         "version": record.version,
     }
