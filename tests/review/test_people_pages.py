@@ -417,3 +417,16 @@ def test_the_wall_on_every_page(field):
         for url in posts:
             assert client.post(url, {"confirm": "yes", "reason": "x"}).status_code in (403, 404)
     assert FollowUpCase.objects.get(pk=case).status == "open"
+
+
+def test_pages_in_spanish(field):
+    sid, api = macro_shift(field)
+    push(api, mutation(2, fields={**ON_VIEW, "shift": str(sid), "needs": ["basic_needs"]}))
+    client = signed_in(field.supervisor)
+    page = client.get(f"/supervisor/shifts/{sid}/", {"lang": "es"})
+    body = page.content.decode()
+    assert "Registro de turno MACRO 31" in body and "1 atención<" in body and "En camino" in body
+    assert 'lang="es"' in body
+    # Remembered for the next page.
+    assert "Hoy" in client.get("/supervisor/").content.decode()
+    assert "Today" in client.get("/supervisor/", {"lang": "en"}).content.decode()
