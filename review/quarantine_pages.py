@@ -88,7 +88,7 @@ def _local_input(value):
     return parsed.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def form_fields(mutation, item):
+def form_fields(mutation, item, titles=None):
     """The inputs to show: every field sent, every field the server named, and on a create the required ones."""
     form = labels.forms().get(mutation.record_type)
     if form is None:
@@ -121,6 +121,8 @@ def form_fields(mutation, item):
             field["input_value"] = "" if value is None else ("true" if value else "false")
         else:
             field["input_value"] = "" if value is None else str(value)
+        if kind == "reference" and value:
+            field["current_title"] = (titles or {}).get(str(value), "")
         out.append(field)
     return out
 
@@ -173,13 +175,13 @@ def _item_for(request, mutation_id):
         raise Http404
     people = labels.People()
     titles = titles_for(request.user, _refs(mutation))
-    return mutation, _describe(mutation, request.user, people, titles)
+    return mutation, _describe(mutation, request.user, people, titles), titles
 
 
 @supervisor_required
 def quarantine_fix(request, mutation_id):
-    mutation, item = _item_for(request, mutation_id)
-    fields = form_fields(mutation, item) if mutation.op != "delete" else []
+    mutation, item, titles = _item_for(request, mutation_id)
+    fields = form_fields(mutation, item, titles) if mutation.op != "delete" else []
     status = 200
     if request.method == "POST":
         if mutation.status != Mutation.Status.REJECTED:
