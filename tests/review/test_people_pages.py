@@ -430,3 +430,15 @@ def test_pages_in_spanish(field):
     # Remembered for the next page.
     assert "Hoy" in client.get("/supervisor/").content.decode()
     assert "Today" in client.get("/supervisor/", {"lang": "en"}).content.decode()
+
+
+def test_an_api_replay_refused_again_still_names_its_author(field):
+    """The same regression through the API: a supervisor's replay is the author's mutation, not the supervisor's."""
+    api = field.api(field.responder)
+    bad = mutation(1, record_id=uuid.uuid4(), fields={"origin": "911_dispatch"})
+    push(api, bad)
+    field.api(field.supervisor).post(
+        f"/api/v1/sync/quarantine/{bad['mutation_id']}/replay", {"fields": {"origin": "911_dispatch"}}, format="json"
+    )
+    replay = Mutation.objects.exclude(pk=bad["mutation_id"]).get(record_id=bad["id"])
+    assert (replay.status, replay.user, replay.replayed_by) == ("rejected", field.responder, field.supervisor)
