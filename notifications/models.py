@@ -12,6 +12,7 @@ class Notification(models.Model):
         SHIFT_NOT_SUBMITTED = "shift_not_submitted", "Shift log not submitted"
         CONFLICT_WAITING = "conflict_waiting", "Sync conflict waiting for review"
         QUARANTINE_WAITING = "quarantine_waiting", "Rejected sync change waiting for review"
+        SHIFT_RETURNED = "shift_returned", "Shift log returned with a comment"
 
     id = models.BigAutoField(primary_key=True)
     recipient = models.ForeignKey("responders.User", on_delete=models.CASCADE, related_name="notifications")

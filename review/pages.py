@@ -1,31 +1,33 @@
-"""Server-rendered supervisor pages: the same selectors and services as the API, with session login."""
+"""Server-rendered pages for supervisors and coordinators: the same selectors and services as the API, with
+session login (review/access.py decides who may open what)."""
 
-from functools import wraps
+from collections import defaultdict
 
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.db.models import Count
-from django.http import Http404, HttpResponse
+from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.errors import DomainError, Forbidden, NotFound, http_status
 from incidents.models import FollowUpCase, Shift
 from records.access import scoped_queryset
 from records.models import Amendment, Conflict
 from records.redaction import CONFLICT_VALUES, HIDDEN, hidden_fields, redact_fields
 from records.registry import get_spec
+from records.wire import to_wire
 from responders import selectors
 from responders.models import Team
-from responders.web_auth import SignInForm, second_factor_satisfied, with_status
-from sync.services import conflict_resolve, mutation_dismiss, mutation_replay, quarantine_queryset
+from responders.web_auth import SignInForm, with_status
+from sync.services import conflict_resolve, mutation_dismiss, quarantine_queryset
 
-from . import services
+from . import labels, services
+from .access import staff_required, supervisor_required
+from .models import ShiftReview
+
+__all__ = ["supervisor_required", "staff_required"]
 
 
 class LoginView(auth_views.LoginView):
@@ -39,36 +41,43 @@ class LoginView(auth_views.LoginView):
         return with_status(self.request, super().form_invalid(form))
 
 
-def supervisor_required(view):
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not second_factor_satisfied(request):
-            logout(request)
-            return redirect_to_login(request.get_full_path())
-        teams = selectors.reviewable_team_ids(request.user)
-        if not teams:
-            # A crew member who came here is pointed to the field app, in a page rather than an API error.
-            return render(request, "review/not_supervisor.html", status=403)
-        request.review_teams = teams
-        try:
-            return view(request, *args, **kwargs)
-        except DomainError as exc:
-            # Outside the reader's scope (or role): the same answers as for a missing object, not a redirect.
-            if isinstance(exc, NotFound):
-                raise Http404(exc.message) from None
-            if isinstance(exc, Forbidden):
-                raise PermissionDenied(exc.message) from None
-            if request.method == "GET":  # a bad query (an impossible date): say so, with the error's status
-                return HttpResponse(exc.message, status=http_status(exc), content_type="text/plain")
-            messages.error(request, exc.message)
-            return redirect(request.META.get("HTTP_REFERER") or "supervisor-home")
-
-    return wrapped
+KNOWN_TYPES = {"shift", "engagement", "incident", "scene_response", "follow_up_case", "contact_attempt"}
 
 
-@supervisor_required
+def titles_for(user, refs):
+    """{record id: title} for (type, id) pairs the reader may read; others stay unnamed."""
+    by_type = defaultdict(set)
+    for record_type, record_id in refs:
+        if record_id:
+            by_type[record_type].add(str(record_id))
+    titles = {}
+    for record_type, ids in by_type.items():
+        if record_type not in KNOWN_TYPES:  # an unknown type in a rejected mutation names nothing
+            continue
+        spec = get_spec(record_type)
+        for record in scoped_queryset(spec, user, include_deleted=True).filter(pk__in=ids):
+            titles[str(record.pk)] = labels.record_title(record_type, record)
+    return titles
+
+
+def reference_refs(record_type, data):
+    """(type, id) pairs of the records a record's values point to (its shift, incident, case, incidents)."""
+    refs = []
+    if record_type not in KNOWN_TYPES:
+        return refs
+    spec = get_spec(record_type)
+    for name, target in spec.references.items():
+        refs.append((target, data.get(name)))
+    for name, target in spec.id_lists.items():
+        refs.extend((target, i) for i in data.get(name) or [])
+    return refs
+
+
+@staff_required
 def home(request):
+    if not request.review_teams:
+        # A coordinator's day starts at the program's worklist.
+        return redirect("supervisor-follow-ups" if request.nav["dvp"] else "supervisor-activity")
     today = timezone.localdate()
     shifts_today = dict(
         Shift.objects.filter(team_id__in=request.review_teams, started_at__date=today, deleted_at__isnull=True)
@@ -83,7 +92,7 @@ def home(request):
     ]
     shifts = (
         Shift.objects.filter(team_id__in=request.review_teams, deleted_at__isnull=True)
-        .select_related("team")
+        .select_related("team", "program")
         .order_by("-started_at")[:20]
     )
     counts = {
@@ -98,21 +107,121 @@ def home(request):
     return render(request, "review/home.html", {"teams": teams, "shifts": shifts, "counts": counts})
 
 
-@supervisor_required
+def shift_contact_attempts(shift, user):
+    """Contact attempts logged on a shift: by its crew, in its team, between its start and its end.
+
+    A contact attempt carries no shift of its own (the field app logs it from the case), so the shift log
+    gathers it by who made it and when. The crew is the shift's creator and everyone in `crew`, and the window
+    runs to the end time (to now while the shift is under way), whatever the day: an attempt made by the
+    partner, or after midnight on a night shift, belongs to the shift as much as the creator's daytime ones.
+    """
+    crew = {shift.created_by_id, *[c for c in shift.crew if isinstance(c, int)]}
+    window = Q(attempted_at__gte=shift.started_at)
+    window &= Q(attempted_at__lte=shift.ended_at or timezone.now())
+    return (
+        scoped_queryset(get_spec("contact_attempt"), user)
+        .filter(window, team_id=shift.team_id, created_by_id__in=crew)
+        .select_related("case")
+        .order_by("attempted_at", "id")
+    )
+
+
+def _card(request, record_type, record, people, titles, skip=()):
+    wire = to_wire(get_spec(record_type), record, request.user)
+    data = redact_fields(record_type, wire, request.user, record.program_id)
+    return {
+        "id": record.pk,
+        "type": record_type,
+        "title": labels.record_title(record_type, record),
+        "rows": [
+            *labels.rows(record_type, data, people, titles, skip=skip),
+            (_("Logged by"), people.name(record.created_by_id)),
+        ],
+        "is_late": record.is_late,
+        "version": record.version,
+    }
+
+
+@staff_required
 def shift_detail(request, shift_id):
+    shift = get_object_or_404(
+        Shift.objects.select_related("team", "program", "created_by", "submitted_by", "reviewed_by"),
+        pk=shift_id,
+        team_id__in=request.staff_teams,
+        deleted_at__isnull=True,
+    )
+    people = labels.People([shift.created_by_id, *shift.crew])
+    is_dvp = shift.program.code == "DVP"
+    # The records on this shift that the reader may read: a shift moved to another team keeps its old team's
+    # records there, and those stay behind that team's wall (as the API answers 404 for them).
+    engagements = list(
+        scoped_queryset(get_spec("engagement"), request.user).filter(shift=shift).order_by("on_scene_at", "id")
+    )
+    responses = list(
+        scoped_queryset(get_spec("scene_response"), request.user)
+        .filter(shift=shift)
+        .select_related("incident")
+        .order_by("arrived_at", "id")
+    )
+    attempts = list(shift_contact_attempts(shift, request.user))
+    for r in responses:
+        people.add(r.responders)
+    titles = {}
+    titles.update({str(s.pk): s.call_sign for s in [shift]})
+    # Scene responses grouped under their incident: one incident, its visits in time order.
+    incidents = {}
+    for r in responses:
+        entry = incidents.setdefault(
+            r.incident_id,
+            {
+                "incident": r.incident,
+                "title": labels.record_title("incident", r.incident),
+                "responses": [],
+            },
+        )
+        entry["responses"].append(_card(request, "scene_response", r, people, titles, skip=("incident", "shift")))
+    case_titles = {str(a.case_id): labels.record_title("follow_up_case", a.case) for a in attempts}
+    context = {
+        "shift": shift,
+        "is_dvp": is_dvp,
+        "crew": [people.name(i) for i in dict.fromkeys([*shift.crew, shift.created_by_id])],
+        "timeline": [
+            {
+                "at": labels.when(step.get("at"), with_date=False),
+                "status": labels.member_label("shift", "status_timeline", "status", step.get("status")),
+            }
+            for step in shift.status_timeline
+            if isinstance(step, dict)
+        ],
+        "calls": [
+            {**c, "decision_label": labels.member_label("shift", "calls_offered", "decision", c.get("decision"))}
+            for c in shift.calls_offered
+            if isinstance(c, dict)
+        ],
+        "engagements": [_card(request, "engagement", e, people, titles, skip=("shift",)) for e in engagements],
+        "incidents": list(incidents.values()),
+        "responses_count": len(responses),
+        "attempts": [_card(request, "contact_attempt", a, people, case_titles) for a in attempts],
+        "reviews": ShiftReview.objects.filter(shift=shift).select_related("actor"),
+        "can_review": selectors.can_review_team(request.user, shift.team_id),
+    }
+    return render(request, "review/shift.html", context)
+
+
+@supervisor_required
+def shift_approve_confirm(request, shift_id):
+    """Approve-and-lock asks first: what locking means, and the count of records it locks."""
     shift = get_object_or_404(
         Shift.objects.select_related("team", "program"),
         pk=shift_id,
         team_id__in=request.review_teams,
         deleted_at__isnull=True,
     )
-    # The records on this shift that the reader may read: a shift moved to another team keeps its old team's
-    # records there, and those stay behind that team's wall (as the API answers 404 for them).
-    engagements = (
-        scoped_queryset(get_spec("engagement"), request.user).filter(shift=shift).order_by("on_scene_at", "id")
+    records = (
+        scoped_queryset(get_spec("engagement"), request.user).filter(shift=shift).count()
+        + scoped_queryset(get_spec("scene_response"), request.user).filter(shift=shift).count()
     )
-    responses = scoped_queryset(get_spec("scene_response"), request.user).filter(shift=shift).select_related("incident")
-    return render(request, "review/shift.html", {"shift": shift, "engagements": engagements, "responses": responses})
+    return render(request, "review/approve_confirm.html", {"shift": shift, "records": records})
 
 
 @require_POST
@@ -122,12 +231,27 @@ def shift_decide(request, shift_id, decision):
         raise Http404
     comment = request.POST.get("comment", "")[:2000]
     if decision == "approve":
+        if request.POST.get("confirm") != "yes":
+            return redirect("supervisor-shift-approve", shift_id=shift_id)
         services.shift_approve(actor=request.user, shift_id=shift_id, comment=comment, request=request)
-        messages.success(request, "Shift log approved and locked.")
+        messages.success(request, _("Shift log approved and locked."))
     else:
         services.shift_return(actor=request.user, shift_id=shift_id, comment=comment, request=request)
-        messages.success(request, "Shift log returned to the crew.")
+        messages.success(request, _("Shift log returned to the crew. They were notified."))
     return redirect("supervisor-shift", shift_id=shift_id)
+
+
+def _records_of(user, refs):
+    """{(type, id): record} the reader may read, one query per type."""
+    by_type = defaultdict(set)
+    for record_type, record_id in refs:
+        by_type[record_type].add(record_id)
+    found = {}
+    for record_type, ids in by_type.items():
+        spec = get_spec(record_type)
+        for record in scoped_queryset(spec, user, include_deleted=True).filter(pk__in=ids):
+            found[(record_type, record.pk)] = record
+    return found
 
 
 @supervisor_required
@@ -137,10 +261,22 @@ def conflicts(request):
         .select_related("team", "incoming_author", "server_author")
         .order_by("created_at", "id")[:200]
     )
+    records = _records_of(request.user, [(c.record_type, c.record_id) for c in rows])
+    people = labels.People()
     for row in rows:  # field walls (records/redaction.py): a value the reader may not see is not on the page
-        if row.field in hidden_fields(row.record_type, request.user, row.program_id):
-            for name in CONFLICT_VALUES:
-                setattr(row, name, HIDDEN)
+        hidden = row.field in hidden_fields(row.record_type, request.user, row.program_id)
+        record = records.get((row.record_type, row.record_id))
+        row.title = labels.record_title(row.record_type, record) if record else labels.type_label(row.record_type)
+        row.field_label = labels.field_label(row.record_type, row.field)
+        for name in CONFLICT_VALUES:
+            value = getattr(row, name)
+            setattr(
+                row,
+                name + "_text",
+                HIDDEN if hidden else (labels.value_text(row.record_type, row.field, value, people) or _("(empty)")),
+            )
+        row.server_author_name = labels.display_name(row.server_author)
+        row.incoming_author_name = labels.display_name(row.incoming_author)
     return render(request, "review/conflicts.html", {"conflicts": rows})
 
 
@@ -149,27 +285,15 @@ def conflicts(request):
 def conflict_decide(request, conflict_id):
     resolution = request.POST.get("resolution", "")
     conflict_resolve(conflict_id=conflict_id, actor=request.user, resolution=resolution, request=request)
-    messages.success(request, "Conflict resolved.")
+    messages.success(request, _("Conflict resolved."))
     return redirect("supervisor-conflicts")
-
-
-@supervisor_required
-def quarantine(request):
-    rows = quarantine_queryset(request.user).select_related("user", "team")[:200]
-    return render(request, "review/quarantine.html", {"mutations": rows})
 
 
 @require_POST
 @supervisor_required
-def quarantine_decide(request, mutation_id, decision):
-    if decision not in ("replay", "dismiss"):
-        raise Http404
-    if decision == "replay":
-        result = mutation_replay(mutation_id=mutation_id, actor=request.user, request=request)
-        messages.info(request, f"Replayed: {result['status']}" + (f" ({result['code']})" if "code" in result else ""))
-    else:
-        mutation_dismiss(mutation_id=mutation_id, actor=request.user, request=request)
-        messages.success(request, "Dismissed (kept on record).")
+def quarantine_dismiss(request, mutation_id):
+    mutation_dismiss(mutation_id=mutation_id, actor=request.user, request=request)
+    messages.success(request, _("Dismissed (kept on record)."))
     return redirect("supervisor-quarantine")
 
 
@@ -180,8 +304,29 @@ def amendments(request):
         .select_related("requested_by", "shift", "team")
         .order_by("created_at", "id")[:200]
     )
+    records = _records_of(request.user, [(a.record_type, a.record_id) for a in rows])
+    people = labels.People()
     for row in rows:
-        row.changes = redact_fields(row.record_type, row.changes, request.user, row.program_id)
+        changes = redact_fields(row.record_type, row.changes, request.user, row.program_id)
+        record = records.get((row.record_type, row.record_id))
+        current = (
+            redact_fields(
+                row.record_type, to_wire(get_spec(row.record_type), record, request.user), request.user, row.program_id
+            )
+            if record
+            else {}
+        )
+        row.title = labels.record_title(row.record_type, record) if record else labels.type_label(row.record_type)
+        row.requested_by_name = labels.display_name(row.requested_by)
+        titles = titles_for(request.user, reference_refs(row.record_type, {**current, **(changes or {})}))
+        row.diff = [
+            {
+                "label": labels.field_label(row.record_type, name),
+                "before": labels.value_text(row.record_type, name, current.get(name), people, titles) or _("(empty)"),
+                "after": labels.value_text(row.record_type, name, value, people, titles) or _("(empty)"),
+            }
+            for name, value in (changes or {}).items()
+        ]
     return render(request, "review/amendments.html", {"amendments": rows})
 
 
@@ -197,26 +342,24 @@ def amendment_decide(request, amendment_id, decision):
         comment=request.POST.get("comment", "")[:2000],
         request=request,
     )
-    messages.success(request, f"Amendment {'accepted' if decision == 'accept' else 'declined'}.")
+    messages.success(request, _("Amendment accepted.") if decision == "accept" else _("Amendment declined."))
     return redirect("supervisor-amendments")
+
+
+ACTIVE_CASE = ["open", "in_mediation", "temporarily_resolved"]
 
 
 def _overdue(request):
     return (
         FollowUpCase.objects.filter(
-            team_id__in=selectors.readable_team_ids(request.user, program_codes={"DVP"}),
+            team_id__in=request.staff_teams & selectors.readable_team_ids(request.user, program_codes={"DVP"}),
             deleted_at__isnull=True,
-            status__in=["open", "in_mediation", "temporarily_resolved"],
+            status__in=ACTIVE_CASE,
             next_contact_due__lt=timezone.localdate(),
         )
         .select_related("team", "assigned_to")
         .order_by("next_contact_due", "id")
     )
-
-
-@supervisor_required
-def overdue(request):
-    return render(request, "review/overdue.html", {"cases": _overdue(request)[:200]})
 
 
 def _report_scope(request):

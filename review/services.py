@@ -15,6 +15,8 @@ from records.registry import get_spec
 from records.wire import snapshot
 from records.writes import WriteContext, record_delete, record_update
 
+from .models import ShiftReview
+
 TRANSITIONS = {
     "submit": ({Shift.ReviewStatus.OPEN, Shift.ReviewStatus.RETURNED}, Shift.ReviewStatus.SUBMITTED),
     "approve": ({Shift.ReviewStatus.SUBMITTED}, Shift.ReviewStatus.APPROVED),
@@ -44,6 +46,14 @@ def _move(actor, shift_id, step, comment="", request=None):
                 "invalid_transition",
                 f"A shift log that is {shift.review_status} cannot be {verb}.",
                 extra={"review_status": shift.review_status},
+            )
+        if step == "submit" and shift.ended_at is None:
+            # The log of a shift still under way is not ready for review (the field app sets the end time first).
+            raise DomainError(
+                "shift_not_ended",
+                "Enter the shift's end time before submitting the log.",
+                status_code=409,
+                fields={"ended_at": [{"code": "required", "message": "The shift has no end time yet."}]},
             )
         if step == "return" and not comment.strip():
             raise DomainError(
@@ -82,7 +92,33 @@ def _move(actor, shift_id, step, comment="", request=None):
             request=request,
             comment_given=bool(comment),
         )
+        ShiftReview.objects.create(shift_id=shift.pk, step=step, actor=actor, comment=comment, at=now)
+        if step == "return":
+            _notify_return(shift, actor)
     return shift
+
+
+def _notify_return(shift, actor):
+    """Tell the crew their log came back: their inbox, and email where they have an address."""
+    from notifications.models import Notification
+    from notifications.services import notification_send
+    from responders.models import User
+
+    crew = User.objects.filter(
+        pk__in=[shift.created_by_id, *[c for c in shift.crew if isinstance(c, int)]], is_active=True
+    ).exclude(pk=actor.pk)
+    for user in crew:
+        notification_send(
+            recipient=user,
+            kind=Notification.Kind.SHIFT_RETURNED,
+            subject=f"Shift log {shift.call_sign} was returned",
+            # The comment itself stays in the app (it may name people); the message says where to read it.
+            body=f"Your supervisor returned the shift log of {shift.started_at:%Y-%m-%d} with a comment. "
+            "Open the shift in the field app to read it, fix the log and submit it again.",
+            object_type="shift",
+            object_id=shift.pk,
+            dedupe_key=f"shift_returned:{shift.pk}:{shift.version}:{user.pk}",
+        )
 
 
 def shift_submit(*, actor, shift_id, request=None):

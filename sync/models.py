@@ -72,6 +72,10 @@ class Mutation(models.Model):
     app_version = models.CharField(max_length=40, blank=True)
     # Quarantine follow-up: a corrected replay, or a dismissal by a supervisor.
     replayed_as = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # A replay is applied on its author's behalf (`user` stays the author): who corrected and resent it.
+    replayed_by = models.ForeignKey(
+        "responders.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     dismissed_at = models.DateTimeField(null=True, blank=True)
     dismissed_by = models.ForeignKey(
         "responders.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -147,9 +151,7 @@ class WatermelonShadow(models.Model):
     # "gone": it deleted it, perhaps without hearing the answer: listed in `deleted` by the pull of `checkpoint`,
     # then sent "back" in `created` by a pull from that checkpoint on. "held" and "back" are cleared once the
     # device pulls past the pull that sent the record.
-    resend = models.CharField(
-        max_length=4, blank=True, choices=[("held", "held"), ("gone", "gone"), ("back", "back")]
-    )
+    resend = models.CharField(max_length=4, blank=True, choices=[("held", "held"), ("gone", "gone"), ("back", "back")])
     # A rejected row: its fingerprint and the mutation that holds it in quarantine, so that the same row sent
     # again (WatermelonDB resends what was rejected at every sync) gets the same answer, not a new quarantine item.
     rejected_row = models.CharField(max_length=64, blank=True)

@@ -83,12 +83,18 @@ def quarantine_queryset(user):
 
 
 def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, request=None):
-    """Apply a corrected copy of a rejected mutation. The original stays, linked to its replay."""
+    """Apply a corrected copy of a rejected mutation. The original stays, linked to its replay.
+
+    The replay is applied on the original author's behalf: the author stays the author (of the mutation, the
+    record and its version), within the author's own scope; `replayed_by` and the audit trail name the person
+    who corrected and resent it.
+    """
     with transaction.atomic():
-        quarantine = quarantine_queryset(actor).select_for_update(of=("self",))
+        quarantine = quarantine_queryset(actor).select_for_update(of=("self",)).select_related("user")
         original = access_locked(quarantine, mutation_id, missing="No such quarantined mutation.")
         if original.status != Mutation.Status.REJECTED:
             raise StateConflict("not_rejected", "Only rejected mutations can be replayed.")
+        author = original.user
         payload = dict(original.payload)
         if fields is not None:
             payload["fields"] = fields
@@ -97,7 +103,8 @@ def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, reque
         replay = Mutation.objects.create(
             id=uuid.uuid4(),
             device=original.device,
-            user=actor,
+            user=author,
+            replayed_by=actor,
             seq=None,
             record_type=original.record_type,
             record_id=original.record_id,
@@ -108,16 +115,19 @@ def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, reque
             protocol=original.protocol,
             app_version=original.app_version,
         )
-        result = process_mutation(actor, original.device, original.app_version, replay, request)
+        result = process_mutation(author, original.device, original.app_version, replay, request)
         original.replayed_as = replay
         original.save(update_fields=["replayed_as"])
         audit_record(
             action=AuditEvent.Action.MUTATION_REPLAYED,
             actor=actor,
+            program=replay.program if replay.program_id else original.program,
             object_type="mutation",
             object_id=original.pk,
             request=request,
             replay=str(replay.pk),
+            on_behalf_of=author.pk,
+            corrected_fields=sorted(fields) if isinstance(fields, dict) else [],
             status=result["status"],
         )
     return result

@@ -15,5 +15,5 @@ def test_a_responder_at_the_supervisor_pages_gets_a_page_pointing_to_the_field_a
     assert response.status_code == 403
     assert response["Content-Type"].startswith("text/html")
     body = response.content.decode()
-    assert "These pages are for supervisors and program admins." in body
+    assert "These pages are for supervisors, coordinators and program admins." in body
     assert 'href="/app/"' in body

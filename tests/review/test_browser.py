@@ -30,7 +30,11 @@ def test_supervisor_approves_returns_and_resolves_in_a_browser(tfield, live_serv
                 2 * n + 1,
                 type_="shift",
                 record_id=sid,
-                fields={"call_sign": call_sign, "started_at": "2026-11-24T07:00:00Z"},
+                fields={
+                    "call_sign": call_sign,
+                    "started_at": "2026-11-24T07:00:00Z",
+                    "ended_at": "2026-11-24T15:00:00Z",
+                },
             ),
             mutation(2 * n + 2, fields={**ON_VIEW, "shift": str(sid)}),
         )
@@ -54,7 +58,8 @@ def test_supervisor_approves_returns_and_resolves_in_a_browser(tfield, live_serv
 
     page.get_by_role("link", name="MACRO 31").click()
     page.screenshot(path=str(ARTIFACTS / "supervisor-shift.png"), full_page=True)
-    page.get_by_role("button", name="Approve and lock").click()
+    page.get_by_role("link", name="Approve and lock…").click()
+    page.get_by_role("button", name="Yes, approve and lock").click()
     page.get_by_text("Shift log approved and locked.").wait_for()
 
     page.goto(f"{live_server.url}/supervisor/")

@@ -18,7 +18,10 @@ def shift_log(field):
     results = push(
         api,
         mutation(
-            1, type_="shift", record_id=sid, fields={"call_sign": "MACRO 31", "started_at": "2026-11-24T07:00:00Z"}
+            1,
+            type_="shift",
+            record_id=sid,
+            fields={"call_sign": "MACRO 31", "started_at": "2026-11-24T07:00:00Z", "ended_at": "2026-11-24T15:00:00Z"},
         ),
         mutation(2, record_id=eid, fields={**ON_VIEW, "shift": str(sid)}),
     ).json()["results"]

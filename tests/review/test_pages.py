@@ -27,7 +27,10 @@ def submitted(field):
     push(
         api,
         mutation(
-            1, type_="shift", record_id=sid, fields={"call_sign": "MACRO 31", "started_at": "2026-11-24T07:00:00Z"}
+            1,
+            type_="shift",
+            record_id=sid,
+            fields={"call_sign": "MACRO 31", "started_at": "2026-11-24T07:00:00Z", "ended_at": "2026-11-24T15:00:00Z"},
         ),
         *[mutation(i + 2, fields={**ON_VIEW, "shift": str(sid)}) for i in range(3)],
     )
@@ -50,15 +53,17 @@ def test_supervisor_reviews_a_shift_from_the_pages(field, submitted, django_asse
     assert home["Cache-Control"] == "no-store" and "default-src 'self'" in home["Content-Security-Policy"]
     with django_assert_max_num_queries(15):
         page = client.get(f"/supervisor/shifts/{submitted}/")
-    assert page.status_code == 200 and page.content.count(b"On-view") == 3
+    assert page.status_code == 200 and page.content.count(b"On-view (self-initiated)") == 6  # titles and values
     assert b'<label for="comment">' in page.content
     returned = client.post(f"/supervisor/shifts/{submitted}/return", {"comment": "Add the CAD number."}, follow=True)
     assert b"returned to the crew" in returned.content
     assert Shift.objects.get(pk=submitted).review_status == "returned"
     field.api(field.responder).post(f"/api/v1/shifts/{submitted}/submit")
-    client.post(f"/supervisor/shifts/{submitted}/approve")
+    unconfirmed = client.post(f"/supervisor/shifts/{submitted}/approve")
+    assert unconfirmed.status_code == 302 and Shift.objects.get(pk=submitted).review_status == "submitted"
+    client.post(f"/supervisor/shifts/{submitted}/approve", {"confirm": "yes"})
     assert Shift.objects.get(pk=submitted).review_status == "approved"
-    again = client.post(f"/supervisor/shifts/{submitted}/approve", follow=True)
+    again = client.post(f"/supervisor/shifts/{submitted}/approve", {"confirm": "yes"}, follow=True)
     assert b"cannot be approved" in again.content  # a clear message, not an error page
 
 
@@ -67,7 +72,7 @@ def test_forms_need_csrf(field, submitted):
     field.supervisor.save()
     client = Client(enforce_csrf_checks=True)
     client.login(username=field.supervisor.username, password=PASSWORD)
-    assert client.post(f"/supervisor/shifts/{submitted}/approve").status_code == 403
+    assert client.post(f"/supervisor/shifts/{submitted}/approve", {"confirm": "yes"}).status_code == 403
     assert Shift.objects.get(pk=submitted).review_status == "submitted"
 
 
@@ -83,15 +88,21 @@ def test_conflicts_quarantine_and_overdue_pages(field):
     )
     client = browser_for(field.supervisor)
     page = client.get("/supervisor/conflicts/")
-    assert b"transported" in page.content
+    # Labels, not codes; the record named by type, time and place, with a link to its page.
+    assert b"Transported" in page.content and b">transported<" not in page.content
+    assert f"/supervisor/records/engagement/{rid}/".encode() in page.content
     conflict = Conflict.objects.get(record_id=rid)
     client.post(f"/supervisor/conflicts/{conflict.pk}/resolve", {"resolution": "take_incoming"})
     conflict.refresh_from_db()
     assert conflict.status == "resolved"
     quarantine = client.get("/supervisor/quarantine/")
-    assert b"validation_error" in quarantine.content
+    # The server's message per field, as the API gave it, not the bare code (the page used to show
+    # "validation_error").
+    assert b"A 911 dispatch needs its CAD number." in quarantine.content
+    assert b"CAD number" in quarantine.content and b"validation_error" not in quarantine.content
     assert client.get("/supervisor/amendments/").status_code == 200
-    assert client.get("/supervisor/follow-ups/overdue/").status_code == 200
+    # The follow-up worklists are DVP's: a MACRO supervisor finds nothing there.
+    assert client.get("/supervisor/follow-ups/overdue/").status_code == 404
 
 
 def test_reports_page_with_chart_and_csv(field, submitted):

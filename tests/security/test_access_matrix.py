@@ -62,6 +62,9 @@ def routes():
 RECORDS = "records"  # the record routes: tests/incidents/test_records_api.py::test_access_matrix (210 cells)
 SUPERVISORS = {"supervisor", "admin"}  # van-1's supervisor, and MACRO's program admin
 PAGE_USERS = SUPERVISORS | {"other_supervisor"}  # who may open the supervisor pages at all
+# Pages that read records open to coordinators too (review/access.py::staff_required); the policy then decides.
+STAFF_PAGE_USERS = PAGE_USERS | {"dvp_coordinator"}
+DVP_STAFF = {"dvp_coordinator"}  # of the callers, the one with a staff role in DVP's zone-east
 REPORTERS = {"supervisor", "other_supervisor", "admin", "analyst"}  # MACRO reports (a team supervisor: their team)
 POLICY = {
     "/api/v1/auth/login": {"post": "public"},
@@ -110,14 +113,22 @@ POLICY = {
     "/supervisor/logout/": {"post": "public"},  # signing out needs nothing
     "/supervisor/": {"get": "page"},
     "/supervisor/shifts/<shift_id>/": {"get": SUPERVISORS},
+    "/supervisor/shifts/<shift_id>/approve/confirm": {"get": SUPERVISORS},
     "/supervisor/shifts/<shift_id>/<decision>": {"post": SUPERVISORS},
+    "/supervisor/records/<record_type>/<record_id>/": {"get": SUPERVISORS},
     "/supervisor/conflicts/": {"get": "list:conflict-page"},
     "/supervisor/conflicts/<conflict_id>/resolve": {"post": SUPERVISORS},
     "/supervisor/quarantine/": {"get": "list:mutation-page"},
-    "/supervisor/quarantine/<mutation_id>/<decision>": {"post": SUPERVISORS},
+    "/supervisor/quarantine/<mutation_id>/": {"get": SUPERVISORS, "post": SUPERVISORS},
+    "/supervisor/quarantine/<mutation_id>/dismiss": {"post": SUPERVISORS},
     "/supervisor/amendments/": {"get": "list:amendment-page"},
     "/supervisor/amendments/<amendment_id>/<decision>": {"post": SUPERVISORS},
-    "/supervisor/follow-ups/overdue/": {"get": "page"},
+    "/supervisor/follow-ups/": {"get": DVP_STAFF},
+    "/supervisor/follow-ups/overdue/": {"get": DVP_STAFF},
+    "/supervisor/follow-ups/<case_id>/": {"get": DVP_STAFF},
+    "/supervisor/follow-ups/<case_id>/<action>": {"post": DVP_STAFF},
+    "/supervisor/incidents/": {"get": DVP_STAFF},
+    "/supervisor/activity/": {"get": PAGE_USERS},
     "/supervisor/reports/": {"get": "page"},
     "/supervisor/reports/engagements.csv": {"get": "page"},
     "/admin/": {"get": {"staff"}},
@@ -176,7 +187,7 @@ def make_world(field):
         callers["admin"] = field.user("macro_admin", field.macro, None, Role.PROGRAM_ADMIN)
     crew = field.api(field.responder)
     sid, eid, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    shift = {"call_sign": "MACRO 31", "started_at": "2026-11-24T07:00:00Z"}
+    shift = {"call_sign": "MACRO 31", "started_at": "2026-11-24T07:00:00Z", "ended_at": "2026-11-24T15:00:00Z"}
     push(
         crew,
         mutation(1, type_="shift", record_id=sid, fields=shift),
@@ -199,6 +210,12 @@ def make_world(field):
     queued = uuid.uuid4()
     push(crew, mutation(7, type_="shift", record_id=queued, fields=shift))
     crew.post(f"/api/v1/shifts/{queued}/submit")
+    # A DVP follow-up case of zone-east (the coordinator's).
+    case = uuid.uuid4()
+    push(
+        field.api(field.interrupter),
+        mutation(1, type_="follow_up_case", record_id=case, fields={"persons": [{"alias": "Cousin"}]}),
+    )
     notification = Notification.objects.create(
         recipient=field.supervisor, kind="conflict_waiting", subject="A conflict waits", dedupe_key=str(uuid.uuid4())
     )
@@ -210,13 +227,16 @@ def make_world(field):
         "mutation_id": rejected["mutation_id"],
         "notification_id": str(notification.pk),
         "decision": None,  # per route
+        "record_type": "engagement",
+        "record_id": str(eid),
+        "case_id": str(case),
+        "action": "reassign",
     }
     return {"field": field, "callers": callers, "ids": ids}
 
 
 DECISIONS = {
     "/supervisor/shifts/<shift_id>/<decision>": "return",
-    "/supervisor/quarantine/<mutation_id>/<decision>": "dismiss",
     "/supervisor/amendments/<amendment_id>/<decision>": "decline",
 }
 LIST_MARKERS = {
@@ -260,6 +280,19 @@ def _call(world, who, path, method):
     return client.post(filled, {"resolution": "keep_server"})
 
 
+STAFF_ROUTES = {
+    "/supervisor/",
+    "/supervisor/shifts/<shift_id>/",
+    "/supervisor/records/<record_type>/<record_id>/",
+    "/supervisor/follow-ups/",
+    "/supervisor/follow-ups/overdue/",
+    "/supervisor/follow-ups/<case_id>/",
+    "/supervisor/follow-ups/<case_id>/<action>",
+    "/supervisor/incidents/",
+    "/supervisor/activity/",
+}
+
+
 def _mutating(path, method, policy):
     return method == "post" and isinstance(policy, set)
 
@@ -278,7 +311,7 @@ def _check(world, path, method, who, response):
             return None if status == 302 and "/supervisor/login/" in response["Location"] else f"{status}"
         code = response.json().get("code") if status == 401 else None
         return None if code == "not_authenticated" else f"{status} {code}"
-    if page and who not in PAGE_USERS:
+    if page and who not in (STAFF_PAGE_USERS if path in STAFF_ROUTES else PAGE_USERS):
         return None if status == 403 else f"{status} (a non-supervisor on the pages)"
     if policy in ("any", "page") or policy.startswith("list:") if isinstance(policy, str) else False:
         if status in (401, 403, 404):
