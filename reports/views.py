@@ -32,6 +32,19 @@ PARAMS = [
 ]
 
 
+FIGURES = OpenApiParameter(
+    "figures",
+    str,
+    enum=["as_closed", "current"],
+    description="A closed period's figures as of its close (default), with later records as adjustments; "
+    "`current`: as the records are now.",
+)
+
+
+def _closed_body(closed):
+    return {"closed_at": closed["closed_at"], "adjustments": closed["adjustments"]}
+
+
 def _period(params):
     today = timezone.localdate()
     first = today.replace(day=1)
@@ -72,19 +85,24 @@ class EngagementReportView(APIView):
     """
 
     @extend_schema(
-        parameters=[*PARAMS, OpenApiParameter("as_of", str), OpenApiParameter("export", str, enum=["csv"])],
+        parameters=[*PARAMS, FIGURES, OpenApiParameter("as_of", str), OpenApiParameter("export", str, enum=["csv"])],
         responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request):
         program, team_ids = _scope(request)
         start, end = _period(request.query_params)
         report = selectors.engagement_report(program=program, team_ids=team_ids, start=start, end=end)
+        closed = None
+        if request.query_params.get("figures") != "current":
+            closed = selectors.engagement_closed(program=program, team_ids=team_ids, start=start, end=end)
+        if closed is not None:
+            report, closed = closed["figures"], {**_closed_body(closed), "current": report}
         moment = parse_moment(request.query_params.get("as_of"), "as_of")
         if moment is not None:
             report["as_of"] = selectors.engagement_report_as_of(
                 program=program, team_ids=team_ids, start=start, end=end, as_of=moment
             )
-        body = {"program": program.code, "start": start.isoformat(), "end": end.isoformat(), **report}
+        body = {"program": program.code, "start": start.isoformat(), "end": end.isoformat(), **report, "closed": closed}
         if request.query_params.get("export") == "csv":
             audit_record(
                 action=AuditEvent.Action.EXPORT,
@@ -104,19 +122,20 @@ class EngagementReportView(APIView):
 class DvpReportView(APIView):
     """DVP: scene responses per incident, notification-to-arrival time, follow-ups and the contact rule."""
 
-    @extend_schema(parameters=PARAMS, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[*PARAMS, FIGURES], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         program, team_ids = _scope(request)
         if program.code != Program.Code.DVP:
             raise DomainError("invalid_program", "This report is for DVP.")
         start, end = _period(request.query_params)
+        report = selectors.dvp_report(program=program, team_ids=team_ids, start=start, end=end)
+        closed = None
+        if request.query_params.get("figures") != "current":
+            closed = selectors.dvp_closed(program=program, team_ids=team_ids, start=start, end=end)
+        if closed is not None:
+            report, closed = closed["figures"], {**_closed_body(closed), "current": report}
         return Response(
-            {
-                "program": program.code,
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                **selectors.dvp_report(program=program, team_ids=team_ids, start=start, end=end),
-            }
+            {"program": program.code, "start": start.isoformat(), "end": end.isoformat(), **report, "closed": closed}
         )
 
 

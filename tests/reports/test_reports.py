@@ -13,6 +13,7 @@ from incidents.models import Engagement
 from reports.suppression import suppress
 from sync.records import WriteContext, get_for_write, record_create, record_delete
 from sync.registry import get_spec
+from tests.support import back_date
 
 TODAY = timezone.localdate()
 PERIOD = {"program": "MACRO", "start": TODAY.isoformat(), "end": (TODAY + timedelta(days=1)).isoformat()}
@@ -204,7 +205,7 @@ def test_public_stats_need_no_login_and_hide_small_cells(field):
     for _ in range(3):
         made.append(engagement(field, field.team_a, origin="911_dispatch", cad_number="P"))
     at = timezone.make_aware(datetime.combine(month + timedelta(days=3), time(12)))
-    Engagement.objects.filter(pk__in=[e.pk for e in made]).update(server_received_at=at)
+    back_date(Engagement, [e.pk for e in made], at)
     from rest_framework.test import APIClient
 
     body = APIClient().get("/api/v1/public/stats")
