@@ -156,7 +156,7 @@ def _share(part, whole):
     return round(part / whole, 3) if whole else None
 
 
-def _engagement_figures(rows):
+def _engagement_figures(rows, start, end):
     by_origin = Counter(r["origin"] for r in rows)
     total = len(rows)
     team_month = Counter((r["team__code"], _month(r["server_received_at"]), r["origin"]) for r in rows)
@@ -188,7 +188,7 @@ def _engagement_figures(rows):
             {"team": team, "month": month, "origin": origin, "count": n}
             for (team, month, origin), n in sorted(team_month.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2]))
         ],
-        "series": _engagement_series(rows),
+        "series": _engagement_series(rows, start, end),
     }
 
 
@@ -197,14 +197,24 @@ def bucket_of(moment, by):
     return local.isoformat()[:7] if by == "month" else local.isoformat()
 
 
-def _engagement_series(rows, by=None):
+def _buckets(start, end, by):
+    """Every day (or month) of [start, end) up to today: a day with nothing is a zero, not a gap."""
+    last = min(end, timezone.localdate() + timedelta(days=1))
+    keys, day = [], start
+    while day < last:
+        key = day.isoformat()[:7] if by == "month" else day.isoformat()
+        if not keys or keys[-1] != key:
+            keys.append(key)
+        day += timedelta(days=1)
+    return keys
+
+
+def _engagement_series(rows, start, end):
     """Per day (or month, for periods over 62 days): engagements by origin, on-view share, eligible share."""
-    if by is None:
-        days = {timezone.localtime(r["server_received_at"]).date() for r in rows}
-        by = "month" if days and (max(days) - min(days)).days > 62 else "day"
-    buckets = defaultdict(list)
+    by = "month" if (end - start).days > 62 else "day"
+    buckets = {key: [] for key in _buckets(start, end, by)}
     for r in rows:
-        buckets[bucket_of(r["server_received_at"], by)].append(r)
+        buckets.setdefault(bucket_of(r["server_received_at"], by), []).append(r)
     out = []
     for key in sorted(buckets):
         group = buckets[key]
@@ -230,7 +240,7 @@ def engagement_report(*, program, team_ids, start, end, as_of=None):
         ENGAGEMENT_FIELDS,
         as_of=as_of,
     )
-    return _engagement_figures(rows)
+    return _engagement_figures(rows, start, end)
 
 
 def engagement_report_as_of(*, program, team_ids, start, end, as_of):
@@ -312,38 +322,48 @@ def dvp_report(*, program, team_ids, start, end, today=None, as_of=None):
     }
 
 
-def closed_view(*, record_types, querysets, figures, start, end, now=None):
+def period_querysets(kind, *, program, team_ids, start, end):
+    """The records a report ("engagements" or "dvp") counts for a period, by record type, deleted ones too."""
+    if kind == "engagements":
+        return {"engagement": _engagement_qs(program, team_ids, start, end)}
+    responses, cases, attempts = _dvp_querysets(program, team_ids, start, end)
+    return {"scene_response": responses, "follow_up_case": cases, "contact_attempt": attempts}
+
+
+def adjustments_since(kind, *, program, team_ids, start, end, moment):
+    """What was recorded, changed or deleted after `moment` among the records the report counts, dated."""
+    querysets = period_querysets(kind, program=program, team_ids=team_ids, start=start, end=end)
+    return adjustments_after({t: _changes_after(t, qs, moment) for t, qs in querysets.items()})
+
+
+REPORTS = {"engagements": engagement_report, "dvp": dvp_report}
+
+
+def report_at(kind, *, program, team_ids, start, end, moment):
+    """A report's figures as they stood at `moment`, and what came after it."""
+    scope = {"program": program, "team_ids": team_ids, "start": start, "end": end}
+    return {
+        "moment": moment,
+        "figures": REPORTS[kind](**scope, as_of=moment),
+        "adjustments": adjustments_since(kind, **scope, moment=moment),
+    }
+
+
+def _closed(kind, *, program, team_ids, start, end, now=None):
     """A closed period's figures as of its close, with what came later as dated adjustments; None when the
-    period is still open. `figures(as_of)` computes the report; `querysets` are the period's records by type."""
+    period is still open."""
     if not is_closed(end, now):
         return None
-    moment = closed_at(end)
-    changes = {t: _changes_after(t, qs, moment) for t, qs in zip(record_types, querysets, strict=True)}
-    return {"closed_at": moment.isoformat(), "figures": figures(moment), "adjustments": adjustments_after(changes)}
+    at = report_at(kind, program=program, team_ids=team_ids, start=start, end=end, moment=closed_at(end))
+    return {"closed_at": at["moment"].isoformat(), "figures": at["figures"], "adjustments": at["adjustments"]}
 
 
-def engagement_closed(*, program, team_ids, start, end, now=None):
-    return closed_view(
-        record_types=["engagement"],
-        querysets=[_engagement_qs(program, team_ids, start, end)],
-        figures=lambda moment: engagement_report(
-            program=program, team_ids=team_ids, start=start, end=end, as_of=moment
-        ),
-        start=start,
-        end=end,
-        now=now,
-    )
+def engagement_closed(**kwargs):
+    return _closed("engagements", **kwargs)
 
 
-def dvp_closed(*, program, team_ids, start, end, now=None):
-    return closed_view(
-        record_types=["scene_response", "follow_up_case", "contact_attempt"],
-        querysets=list(_dvp_querysets(program, team_ids, start, end)),
-        figures=lambda moment: dvp_report(program=program, team_ids=team_ids, start=start, end=end, as_of=moment),
-        start=start,
-        end=end,
-        now=now,
-    )
+def dvp_closed(**kwargs):
+    return _closed("dvp", **kwargs)
 
 
 def shift_report(*, program, team_ids, start, end):

@@ -56,25 +56,32 @@ def _period(params):
     return start, end
 
 
-def _scope(request):
-    """The program and teams this user may report on (aggregates only, never persons)."""
-    code = request.query_params.get("program")
+def report_scope(user, code, team=None):
+    """The program and teams `user` may report on (aggregates only, never persons); the API and the pages."""
     program = Program.objects.filter(code=code).first() if code in Program.Code.values else None
     if program is None:
         raise DomainError("invalid_program", "program is MACRO or DVP.")
-    membership = people.membership_for_program(request.user, program.pk)
+    membership = people.membership_for_program(user, program.pk)
     if membership is None or membership.role not in REPORT_ROLES:
         raise Forbidden("Reports are for supervisors, coordinators, program admins and analysts of this program.")
     teams = Team.objects.filter(program=program)
     if membership.team_id:
         teams = teams.filter(pk=membership.team_id)
     team_ids = set(teams.values_list("pk", flat=True))
-    team = request.query_params.get("team")
     if team:
-        if not team.isdigit() or int(team) not in team_ids:
+        if not str(team).isdigit() or int(team) not in team_ids:
             raise DomainError("not_found", "No such team in your scope.", status_code=404)
         team_ids = {int(team)}
     return program, team_ids
+
+
+def report_programs(user):
+    """The codes of the programs `user` may report on, in the order of their memberships."""
+    return [m.program.code for m in people.memberships_for(user) if m.role in REPORT_ROLES]
+
+
+def _scope(request):
+    return report_scope(request.user, request.query_params.get("program"), request.query_params.get("team"))
 
 
 class EngagementReportView(APIView):

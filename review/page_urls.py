@@ -1,5 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import pages
 
@@ -16,6 +17,6 @@ urlpatterns = [
     path("amendments/", pages.amendments, name="supervisor-amendments"),
     path("amendments/<uuid:amendment_id>/<str:decision>", pages.amendment_decide, name="supervisor-amendment-decide"),
     path("follow-ups/overdue/", pages.overdue, name="supervisor-overdue"),
-    path("reports/", pages.reports, name="supervisor-reports"),
-    path("reports/engagements.csv", pages.reports_csv, name="supervisor-reports-csv"),
+    # The reports moved to /reports/ (reports/pages.py), for analysts and coordinators too; old links still work.
+    path("reports/", RedirectView.as_view(pattern_name="reports-page", query_string=True), name="supervisor-reports"),
 ]
