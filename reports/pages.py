@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -490,3 +490,11 @@ def report_csv(request, table):
     writer.writerow(headers)
     writer.writerows(rows)
     return response
+
+
+@reports_required
+def old_address(request):
+    """/supervisor/reports/, where the reports were for supervisors only: the same query, here."""
+    page_request(request)  # outside the caller's scope: refused here, as there
+    query = request.META.get("QUERY_STRING", "")
+    return redirect(reverse("reports-page") + (f"?{query}" if query else ""))

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
-from django.views.generic import RedirectView
+
+from reports import pages as report_pages
 
 from . import pages
 
@@ -18,5 +19,5 @@ urlpatterns = [
     path("amendments/<uuid:amendment_id>/<str:decision>", pages.amendment_decide, name="supervisor-amendment-decide"),
     path("follow-ups/overdue/", pages.overdue, name="supervisor-overdue"),
     # The reports moved to /reports/ (reports/pages.py), for analysts and coordinators too; old links still work.
-    path("reports/", RedirectView.as_view(pattern_name="reports-page", query_string=True), name="supervisor-reports"),
+    path("reports/", report_pages.old_address, name="supervisor-reports"),
 ]
