@@ -1,11 +1,12 @@
 """Reports for supervisors, program admins, coordinators and analysts; public statistics for everyone."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -218,17 +219,42 @@ class PublicStatsView(APIView):
         return Response(_public_body(*_public(request.query_params)))
 
 
+def public_columns():
+    """The published table's columns, always all of them, with their labels: (key, program, label)."""
+    from incidents.choices import Origin
+
+    return [(f"MACRO:{code}", "MACRO", label) for code, label in Origin.choices] + [
+        ("DVP:scene_response", "DVP", _("Scene responses"))
+    ]
+
+
 def public_stats_page(request):
     try:
         newest, months = _public(request.GET)
     except DomainError as exc:
         return HttpResponse(exc.message, status=400, content_type="text/plain")
-    columns = sorted({c for m in months for c in m["cells"]})
-    rows = [(m["month"], [m["cells"].get(c, 0) for c in columns], m["total"]) for m in months]
+    columns = public_columns()
+    rows = [
+        {
+            "month": date.fromisoformat(m["month"] + "-01"),
+            "cells": [(label, program, m["cells"].get(key, 0)) for key, program, label in columns],
+            "total": m["total"],
+        }
+        for m in reversed(months)  # newest first
+    ]
+    year = request.GET.get("year") or ""
     return render(
         request,
         "reports/public_stats.html",
-        {"rows": rows, "columns": columns, "delay": settings.PUBLIC_STATS_DELAY_DAYS, "newest": newest},
+        {
+            "rows": rows,
+            "columns": columns,
+            "delay": settings.PUBLIC_STATS_DELAY_DAYS,
+            "newest": newest,
+            "year": year,
+            "years": [str(newest.year - i) for i in range(5)],
+            "any_records": any(m["total"] != 0 for m in months),
+        },
     )
 
 

@@ -114,3 +114,11 @@ def test_reports_page_with_chart_and_csv(field, submitted):
     assert csv.content.decode().splitlines()[0] == "Team,Month,Origin,Engagements"
     assert AuditEvent.objects.filter(action="report.export", actor=field.supervisor).count() == 1
     assert browser_for(field.responder).get("/reports/").status_code == 403
+
+
+def test_a_dvp_supervisor_clicking_reports_gets_dvp(field):
+    """The issue: Reports defaulted to MACRO, and a DVP supervisor read "No team of this program is yours"."""
+    page = browser_for(field.dvp_supervisor).get("/supervisor/reports/", follow=True)
+    assert page.status_code == 200
+    assert b"No team of this program is yours" not in page.content
+    assert b"Scene responses per incident" in page.content and b"DVP reports" in page.content
