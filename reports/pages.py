@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -84,7 +84,8 @@ def reports_required(view):
             return render(request, "reports/no_reports.html", status=403)
         request.report_programs = programs
         try:
-            return view(request, *args, **kwargs)
+            with translation.override(page_language(request)):
+                return view(request, *args, **kwargs)
         except DomainError as exc:
             if exc.status_code == 404:
                 raise Http404(exc.message) from None
@@ -192,6 +193,7 @@ def page_request(request):
         "closed": closed,
         "moment": moment,
         "mode": mode,
+        "lang": params.get("lang") if params.get("lang") in ("en", "es") else "",
     }
 
 
@@ -214,14 +216,23 @@ def _num(value):
     return "—" if value is None else f"{value:g}"
 
 
-ORIGINS = dict(Origin.choices)
-NEEDS = dict(Need.choices)
-SERVICES = dict(Service.choices)
+def choice_labels(choices):
+    """Code -> label in the page's language (the labels' Spanish is in the field app's catalogue)."""
+    return {code: _(label) for code, label in choices}
+
+
+def page_language(request):
+    """`?lang=es`, else the browser's language; English or Spanish."""
+    wanted = request.GET.get("lang") or translation.get_language_from_request(request)
+    wanted = (wanted or "en").split("-")[0].lower()
+    return wanted if wanted in ("en", "es") else "en"
 
 
 def tables_for(ask, figures, shifts, adjustments, moment_label):
     """Every table on the page, in order: {slug: (title, headers, rows)}. The CSV of a table is these rows."""
     out = {}
+    origins, needs = choice_labels(Origin.choices), choice_labels(Need.choices)
+    services = choice_labels(Service.choices)
     if ask["kind"] == "engagements":
         f = figures
         out["summary"] = (
@@ -252,13 +263,13 @@ def tables_for(ask, figures, shifts, adjustments, moment_label):
         out["origins"] = (
             _("Engagements by how the work reached the crew"),
             [_("Origin"), _("Engagements"), _("Share")],
-            [[ORIGINS[c], n, _pct(n / total if total else None)] for c, n in f["by_origin"].items()],
+            [[origins[c], n, _pct(n / total if total else None)] for c, n in f["by_origin"].items()],
         )
         out["over-time"] = (
             _("By day") if f["series"]["by"] == "day" else _("By month"),
             [
                 _("Day") if f["series"]["by"] == "day" else _("Month"),
-                *ORIGINS.values(),
+                *origins.values(),
                 _("Total"),
                 _("On-view share"),
                 _("Eligible"),
@@ -279,19 +290,19 @@ def tables_for(ask, figures, shifts, adjustments, moment_label):
             _("By team, month and origin"),
             [_("Team"), _("Month"), _("Origin"), _("Engagements")],
             [
-                [teams.get(r["team"], r["team"]), r["month"], ORIGINS[r["origin"]], r["count"]]
+                [teams.get(r["team"], r["team"]), r["month"], origins[r["origin"]], r["count"]]
                 for r in f["by_team_month"]
             ],
         )
         out["needs"] = (
             _("Needs recorded"),
             [_("Need"), _("Engagements")],
-            [[NEEDS.get(c, c), n] for c, n in sorted(f["needs"].items(), key=lambda kv: -kv[1])],
+            [[needs.get(c, c), n] for c, n in sorted(f["needs"].items(), key=lambda kv: -kv[1])],
         )
         out["services"] = (
             _("Services given"),
             [_("Service"), _("Engagements")],
-            [[SERVICES.get(c, c), n] for c, n in sorted(f["services"].items(), key=lambda kv: -kv[1])],
+            [[services.get(c, c), n] for c, n in sorted(f["services"].items(), key=lambda kv: -kv[1])],
         )
     else:
         d = figures
@@ -357,6 +368,7 @@ def _chart(draw, chart_id, title, *args, **kwargs):
 
 def _charts(ask, figures):
     if ask["kind"] == "engagements":
+        origins = choice_labels(Origin.choices)
         points = figures["series"]["points"]
         labels = [p["bucket"][5:] if figures["series"]["by"] == "day" else p["bucket"] for p in points]
         return [
@@ -367,7 +379,7 @@ def _charts(ask, figures):
                 _("Engagements per %(unit)s, stacked by how the work reached the crew (numbers in the table below).")
                 % {"unit": _("day") if figures["series"]["by"] == "day" else _("month")},
                 labels,
-                list(ORIGINS.items()),
+                list(origins.items()),
                 [p["by_origin"] for p in points],
             ),
             _chart(
@@ -416,6 +428,8 @@ def _query(ask, **changes):
         params["team"] = ask["team"]
     if ask["as_of_day"]:
         params["as_of"] = ask["as_of_day"].isoformat()
+    if ask["lang"]:
+        params["lang"] = ask["lang"]
     if ask["mode"] == "current" and ask["closed"]:
         params["figures"] = "current"
     params.update(changes)
@@ -459,6 +473,9 @@ def report_page(request):
         "current_url": f"?{_query(ask, figures='current')}",
         "closed_url": f"?{_query(ask, figures=None)}",
         "is_reviewer": bool(people.reviewable_team_ids(request.user)),
+        "language": translation.get_language(),
+        "english_url": f"?{_query(ask, lang='en')}",
+        "spanish_url": f"?{_query(ask, lang='es')}",
     }
     return render(request, "reports/report.html", context)
 

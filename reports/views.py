@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -223,12 +223,19 @@ def public_columns():
     """The published table's columns, always all of them, with their labels: (key, program, label)."""
     from incidents.choices import Origin
 
-    return [(f"MACRO:{code}", "MACRO", label) for code, label in Origin.choices] + [
+    return [(f"MACRO:{code}", "MACRO", _(label)) for code, label in Origin.choices] + [
         ("DVP:scene_response", "DVP", _("Scene responses"))
     ]
 
 
 def public_stats_page(request):
+    from .pages import page_language
+
+    with translation.override(page_language(request)):
+        return _public_stats_page(request)
+
+
+def _public_stats_page(request):
     try:
         newest, months = _public(request.GET)
     except DomainError as exc:
@@ -254,6 +261,8 @@ def public_stats_page(request):
             "year": year,
             "years": [str(newest.year - i) for i in range(5)],
             "any_records": any(m["total"] != 0 for m in months),
+            "lang": request.GET.get("lang") if request.GET.get("lang") in ("en", "es") else "",
+            "language": translation.get_language(),
         },
     )
 
