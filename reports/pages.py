@@ -208,6 +208,20 @@ def _figures(ask):
     return figures, adjustments, selectors.shift_report(**scope)
 
 
+def arrival_label(band):
+    return {
+        "under_15": _("under 15 min"),
+        "15_to_30": _("15 to 30 min"),
+        "30_to_60": _("30 to 60 min"),
+        "60_to_120": _("1 to 2 hours"),
+        "120_or_more": _("2 hours or more"),
+    }[band]
+
+
+def responses_label(key):
+    return {"1": "1", "2": "2", "3_or_more": _("3 or more")}[key]
+
+
 def _pct(share):
     return "—" if share is None else f"{round(share * 100)}%"
 
@@ -326,13 +340,15 @@ def tables_for(ask, figures, shifts, adjustments, moment_label):
                 [_("Overdue for contact"), d["follow_ups_overdue"]],
             ],
         )
-        out["incidents"] = (
-            _("Incidents and scene responses"),
-            [_("DVP number"), _("Occurred"), _("Scene responses"), _("Minutes to first arrival")],
-            [
-                [i["incident"], i["occurred"], i["scene_responses"], _num(i["minutes_to_first_arrival"])]
-                for i in d["by_incident"]
-            ],
+        out["arrival"] = (
+            _("Incidents by minutes from notification to first arrival"),
+            [_("Minutes"), _("Incidents")],
+            [[arrival_label(band), n] for band, n in d["incidents_by_minutes_to_first_arrival"].items()],
+        )
+        out["responses-per-incident"] = (
+            _("Incidents by number of scene responses"),
+            [_("Scene responses"), _("Incidents")],
+            [[responses_label(k), n] for k, n in d["incidents_by_scene_responses"].items()],
         )
     out["shifts"] = (
         _("Shift logs"),
@@ -392,7 +408,7 @@ def _charts(ask, figures):
                 points,
             ),
         ]
-    rows = figures["by_incident"]
+    bands = figures["incidents_by_minutes_to_first_arrival"]
     followups = [
         (_("Opened"), figures["follow_ups_opened"]),
         (_("Meeting the contact rule"), figures["follow_ups_meeting_contact_rule"]),
@@ -403,9 +419,8 @@ def _charts(ask, figures):
             charts.horizontal_bars,
             "chart-response-times",
             _("DVP response times"),
-            _("Minutes from DVP's notification to the first arrival on scene, per incident."),
-            [(r["incident"], r["minutes_to_first_arrival"]) for r in rows] or [(_("No incidents"), None)],
-            unit=" min",
+            _("Incidents by minutes from DVP's notification to the first arrival on scene."),
+            [(arrival_label(band), n) for band, n in bands.items()],
         ),
         _chart(
             charts.horizontal_bars,

@@ -24,6 +24,14 @@ from responders.models import Shift
 from sync.models import RecordVersion
 
 OPEN_CASE_STATUSES = ("open", "in_mediation", "temporarily_resolved")
+# Minutes from DVP's notification to the first arrival at an incident: [low, high).
+ARRIVAL_BANDS = [
+    ("under_15", 0, 15),
+    ("15_to_30", 15, 30),
+    ("30_to_60", 30, 60),
+    ("60_to_120", 60, 120),
+    ("120_or_more", 120, float("inf")),
+]
 ENGAGEMENT_FIELDS = (
     "origin",
     "eligible",
@@ -274,7 +282,7 @@ def dvp_report(*, program, team_ids, start, end, today=None, as_of=None):
     responses = _rows(
         "scene_response",
         responses_qs,
-        ("incident", "incident__notified_at", "incident__dvp_number", "incident__occurred_at"),
+        ("incident", "incident__notified_at"),
         ("arrived_at",),
         as_of=as_of,
     )
@@ -283,9 +291,8 @@ def dvp_report(*, program, team_ids, start, end, today=None, as_of=None):
         "contact_attempt", attempts_qs, ("case", "case__server_received_at"), ("made", "attempted_at", "mode"), as_of
     )
     per_incident = Counter(r["incident"] for r in responses)
-    first_arrival, incident_info = {}, {}
+    first_arrival = {}
     for r in responses:
-        incident_info[r["incident"]] = (r["incident__dvp_number"], r["incident__occurred_at"])
         minutes = _minutes(r["incident__notified_at"], r["arrived_at"])
         if minutes is not None:
             first_arrival[r["incident"]] = min(minutes, first_arrival.get(r["incident"], minutes))
@@ -310,15 +317,14 @@ def dvp_report(*, program, team_ids, start, end, today=None, as_of=None):
         "follow_ups_opened": len(cases),
         "follow_ups_meeting_contact_rule": meeting,
         "follow_ups_overdue": overdue,
-        "by_incident": [
-            {
-                "incident": incident_info[i][0],
-                "occurred": timezone.localtime(incident_info[i][1]).date().isoformat(),
-                "scene_responses": n,
-                "minutes_to_first_arrival": round(first_arrival[i], 1) if i in first_arrival else None,
-            }
-            for i, n in sorted(per_incident.items(), key=lambda kv: (incident_info[kv[0]][1], incident_info[kv[0]][0]))
-        ],
+        "incidents_by_minutes_to_first_arrival": {
+            name: sum(1 for m in first_arrival.values() if low <= m < high) for name, low, high in ARRIVAL_BANDS
+        },
+        "incidents_by_scene_responses": {
+            "1": sum(1 for n in per_incident.values() if n == 1),
+            "2": sum(1 for n in per_incident.values() if n == 2),
+            "3_or_more": sum(1 for n in per_incident.values() if n >= 3),
+        },
     }
 
 

@@ -7,7 +7,7 @@ from audit.models import AuditEvent
 from reports.pages import adjustment_text
 
 MACRO_TABLES = ["summary", "origins", "over-time", "team-month", "needs", "services", "shifts"]
-DVP_TABLES = ["summary", "incidents", "shifts"]
+DVP_TABLES = ["summary", "arrival", "responses-per-incident", "shifts"]
 
 
 def signed_in(user):

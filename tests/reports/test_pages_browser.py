@@ -137,10 +137,10 @@ def test_macro_analyst_reads_macro_reports_and_never_dvp(tfield, live_server, br
 
     # Only MACRO to choose; DVP's figures by URL, page or CSV, get nothing.
     assert page.get_by_label("Program", exact=True).locator("option").all_inner_texts() == ["MACRO"]
-    for path in ("/reports/?program=DVP", "/reports/summary.csv?program=DVP", "/reports/incidents.csv?program=DVP"):
+    for path in ("/reports/?program=DVP", "/reports/summary.csv?program=DVP", "/reports/arrival.csv?program=DVP"):
         response = page.goto(f"{live_server.url}{path}")
         assert response.status == 403, path
-        assert "D-77" not in page.content() and "Scene responses" not in page.content()
+        assert "Scene responses" not in page.content()
 
     # On a phone the page does not scroll sideways: wide tables scroll in their own box.
     phone = sign_in(browser, live_server, tfield.macro_analyst, width=375)
@@ -161,14 +161,13 @@ def test_dvp_supervisor_clicking_reports_gets_dvp_figures_of_their_team(tfield, 
     summary = page.locator("#table-summary").inner_text()
     # Today's zone-east shooting, not zone-west's: a team supervisor sees their team.
     assert "Incidents with a scene response\t1" in summary
-    incidents = page.locator("#table-incidents").inner_text()
-    assert "E-1" in incidents and "W-1" not in incidents
-    assert page.get_by_role("img", name="DVP response times").is_visible()
-    assert page.get_by_role("img", name="Follow-up compliance").is_visible()
+    arrival = page.locator("#table-arrival").inner_text()
+    assert "30 to 60 min\t1" in arrival  # zone-east's shooting today: 50 minutes; zone-west's is not theirs
+    assert "D-77" not in page.content()  # aggregates: no incident named
     with page.expect_download() as download:
-        page.get_by_role("link", name="Download “Incidents and scene responses” (CSV)").click()
+        page.get_by_role("link", name="Download “Incidents by minutes from notification").click()
     rows = Path(download.value.path()).read_text().splitlines()
-    assert rows[0] == "DVP number,Occurred,Scene responses,Minutes to first arrival" and rows[1].startswith("E-1,")
+    assert rows[0] == "Minutes,Incidents" and "30 to 60 min,1" in rows
     page.screenshot(path=str(ARTIFACTS / "reports-dvp-supervisor.png"), full_page=True)
 
     # MACRO's figures and the other DVP team's, by URL: nothing.

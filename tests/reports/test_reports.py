@@ -186,6 +186,14 @@ def test_dvp_and_shift_reports(field):
     body = field.api(field.coordinator).get("/api/v1/reports/dvp", {**PERIOD, "program": "DVP"}).json()
     assert body["scene_responses"] == 2 and body["scene_responses_per_incident"] == 2.0
     assert body["minutes_notification_to_first_arrival"]["median"] == 30.0
+    assert body["incidents_by_minutes_to_first_arrival"] == {
+        "under_15": 0,
+        "15_to_30": 0,
+        "30_to_60": 1,
+        "60_to_120": 0,
+        "120_or_more": 0,
+    }
+    assert body["incidents_by_scene_responses"] == {"1": 0, "2": 1, "3_or_more": 0}
     assert (body["follow_ups_opened"], body["follow_ups_meeting_contact_rule"], body["follow_ups_overdue"]) == (1, 1, 1)
     shifts = field.api(field.coordinator).get("/api/v1/reports/shifts", {**PERIOD, "program": "DVP"})
     assert shifts.status_code == 200 and shifts.json()["shifts"] == 0
