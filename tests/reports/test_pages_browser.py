@@ -230,6 +230,13 @@ def test_public_visitor_reads_labelled_monthly_counts_on_a_phone_and_a_laptop(tf
         page.get_by_role("button", name="Show").click()
         page.wait_for_url(f"**/public/stats?year={CLOSED.year}")
         assert page.get_by_role("row", name=month).is_visible()
+    # In Spanish, on a phone: longer words, still no sideways scroll.
+    page = browser.new_page(viewport={"width": 375, "height": 900}, locale="es-MX")
+    page.goto(f"{live_server.url}/public/stats")
+    page.get_by_role("heading", name="Respuesta no policial de Oakland: cifras mensuales").wait_for()
+    assert "Despacho del 911" in page.locator("main").inner_text()
+    assert no_sideways_scroll(page)
+    page.screenshot(path=str(ARTIFACTS / "public-stats-es-375.png"), full_page=True)
 
 
 def test_a_crew_member_is_told_reports_are_not_for_them(tfield, live_server, browser):
