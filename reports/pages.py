@@ -152,7 +152,11 @@ def page_request(request):
     kind = "engagements" if program.code == Program.Code.MACRO else "dvp"
     today = timezone.localdate()
     preset = params.get("period") or ""
-    if params.get("start") or params.get("end") or preset == "custom":
+    # The form sends the dates it showed (shown_start, shown_end) beside the ones submitted: dates the person
+    # changed win over the period menu; a period picked from the menu wins over dates left as they were.
+    dates = (params.get("start") or "", params.get("end") or "")
+    dates_changed = dates != (params.get("shown_start") or "", params.get("shown_end") or "")
+    if preset == "custom" or (any(dates) and (preset not in PRESETS or dates_changed)):
         default_start, default_end = _preset_bounds("this_month", today)
         start = parse_day(params.get("start"), "start", default_start)
         end = parse_day(params.get("end"), "end", default_end)

@@ -79,3 +79,30 @@ def test_the_pages_speak_spanish(field):
     assert "Respuesta no policial de Oakland: cifras mensuales" in public and "Total del mes" in public
     # English stays the default, and other pages are not affected.
     assert "Oakland non-police response: monthly counts" in Client().get("/public/stats").content.decode()
+
+
+def test_the_period_menu_and_the_dates_each_win_when_changed(field):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    first = today.replace(day=1)
+    client = signed_in(field.macro_analyst)
+    shown = {
+        "shown_start": (today - timedelta(days=29)).isoformat(),
+        "shown_end": (today + timedelta(days=1)).isoformat(),
+    }
+    # The menu changed to "This month", the dates left as shown: this month.
+    menu = client.get(
+        "/reports/",
+        {"program": "MACRO", "period": "this_month", "start": shown["shown_start"], "end": shown["shown_end"], **shown},
+    )
+    assert f'name="start" type="date" value="{first.isoformat()}"' in menu.content.decode()
+    # The dates changed, the menu left: the dates.
+    start = (today - timedelta(days=3)).isoformat()
+    dates = client.get(
+        "/reports/", {"program": "MACRO", "period": "last_30_days", "start": start, "end": shown["shown_end"], **shown}
+    )
+    body = dates.content.decode()
+    assert f'name="start" type="date" value="{start}"' in body and '<option value="custom" selected>' in body
