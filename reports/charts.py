@@ -166,7 +166,7 @@ def share_lines(chart_id, title, desc, labels, series, values):
 
 def horizontal_bars(chart_id, title, desc, items, unit=""):
     """items: [(label, value or None)]; one bar per item, its value written beside it."""
-    row_h, label_w = 26, 150
+    row_h, label_w = 26, 196
     top = max([v for _, v in items if v is not None] or [1]) or 1
     span = WIDTH - label_w - RIGHT - 56
     parts = []
