@@ -315,6 +315,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Public statistics: a calendar month is published this many days after it ends, then frozen (docs/reports.md).
 PUBLIC_STATS_DELAY_DAYS = env.int("PUBLIC_STATS_DELAY_DAYS", default=15)
+# A report period is closed this many days after it ends; its figures are then shown as of the close
+# (docs/reports.md, "Closed periods").
+REPORT_CLOSE_GRACE_DAYS = env.int("REPORT_CLOSE_GRACE_DAYS", default=7)
 SHIFT_SUBMIT_REMIND_HOURS = env.int("SHIFT_SUBMIT_REMIND_HOURS", default=4)
 SYNC_ESCALATE_AFTER_HOURS = env.int("SYNC_ESCALATE_AFTER_HOURS", default=24)
 

@@ -44,6 +44,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("supervisor/", include("review.page_urls")),
     path("account/", include("responders.page_urls")),
+    path("reports/", include("reports.page_urls")),
     path("app/", include(fieldapp_page_urls)),
     path("public/stats", public_stats_page, name="public-stats-page"),
     path("admin/", admin.site.urls),

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import PublishedMonth
-from .selectors import public_table
+from .selectors import closed_at, public_table
 from .suppression import suppress
 
 
@@ -38,7 +38,9 @@ def _publish(month):
     existing = PublishedMonth.objects.filter(month=month).first()
     if existing is not None:
         return existing
-    counts = public_table(start=month, end=_next_month(month)).get(month.isoformat()[:7], {})
+    # As the month stood at its close (docs/reports.md, "Closed periods"): the same figures the reports show.
+    as_of = min(closed_at(_next_month(month)), timezone.now())
+    counts = public_table(start=month, end=_next_month(month), as_of=as_of).get(month.isoformat()[:7], {})
     table = suppress({month.isoformat()[:7]: counts}) if counts else None
     cells = table["cells"][month.isoformat()[:7]] if table else {}
     total = table["row_totals"][month.isoformat()[:7]] if table else 0

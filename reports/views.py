@@ -1,11 +1,12 @@
 """Reports for supervisors, program admins, coordinators and analysts; public statistics for everyone."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -32,6 +33,19 @@ PARAMS = [
 ]
 
 
+FIGURES = OpenApiParameter(
+    "figures",
+    str,
+    enum=["as_closed", "current"],
+    description="A closed period's figures as of its close (default), with later records as adjustments; "
+    "`current`: as the records are now.",
+)
+
+
+def _closed_body(closed):
+    return {"closed_at": closed["closed_at"], "adjustments": closed["adjustments"]}
+
+
 def _period(params):
     today = timezone.localdate()
     first = today.replace(day=1)
@@ -43,25 +57,32 @@ def _period(params):
     return start, end
 
 
-def _scope(request):
-    """The program and teams this user may report on (aggregates only, never persons)."""
-    code = request.query_params.get("program")
+def report_scope(user, code, team=None):
+    """The program and teams `user` may report on (aggregates only, never persons); the API and the pages."""
     program = Program.objects.filter(code=code).first() if code in Program.Code.values else None
     if program is None:
         raise DomainError("invalid_program", "program is MACRO or DVP.")
-    membership = people.membership_for_program(request.user, program.pk)
+    membership = people.membership_for_program(user, program.pk)
     if membership is None or membership.role not in REPORT_ROLES:
         raise Forbidden("Reports are for supervisors, coordinators, program admins and analysts of this program.")
     teams = Team.objects.filter(program=program)
     if membership.team_id:
         teams = teams.filter(pk=membership.team_id)
     team_ids = set(teams.values_list("pk", flat=True))
-    team = request.query_params.get("team")
     if team:
-        if not team.isdigit() or int(team) not in team_ids:
+        if not str(team).isdigit() or int(team) not in team_ids:
             raise NotFound("No such team in your scope.")
         team_ids = {int(team)}
     return program, team_ids
+
+
+def report_programs(user):
+    """The codes of the programs `user` may report on, in the order of their memberships."""
+    return [m.program.code for m in people.memberships_for(user) if m.role in REPORT_ROLES]
+
+
+def _scope(request):
+    return report_scope(request.user, request.query_params.get("program"), request.query_params.get("team"))
 
 
 class EngagementReportView(APIView):
@@ -72,19 +93,24 @@ class EngagementReportView(APIView):
     """
 
     @extend_schema(
-        parameters=[*PARAMS, OpenApiParameter("as_of", str), OpenApiParameter("export", str, enum=["csv"])],
+        parameters=[*PARAMS, FIGURES, OpenApiParameter("as_of", str), OpenApiParameter("export", str, enum=["csv"])],
         responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request):
         program, team_ids = _scope(request)
         start, end = _period(request.query_params)
         report = selectors.engagement_report(program=program, team_ids=team_ids, start=start, end=end)
+        closed = None
+        if request.query_params.get("figures") != "current":
+            closed = selectors.engagement_closed(program=program, team_ids=team_ids, start=start, end=end)
+        if closed is not None:
+            report, closed = closed["figures"], {**_closed_body(closed), "current": report}
         moment = parse_moment(request.query_params.get("as_of"), "as_of")
         if moment is not None:
             report["as_of"] = selectors.engagement_report_as_of(
                 program=program, team_ids=team_ids, start=start, end=end, as_of=moment
             )
-        body = {"program": program.code, "start": start.isoformat(), "end": end.isoformat(), **report}
+        body = {"program": program.code, "start": start.isoformat(), "end": end.isoformat(), **report, "closed": closed}
         if request.query_params.get("export") == "csv":
             audit_record(
                 action=AuditEvent.Action.EXPORT,
@@ -104,19 +130,20 @@ class EngagementReportView(APIView):
 class DvpReportView(APIView):
     """DVP: scene responses per incident, notification-to-arrival time, follow-ups and the contact rule."""
 
-    @extend_schema(parameters=PARAMS, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[*PARAMS, FIGURES], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         program, team_ids = _scope(request)
         if program.code != Program.Code.DVP:
             raise DomainError("invalid_program", "This report is for DVP.")
         start, end = _period(request.query_params)
+        report = selectors.dvp_report(program=program, team_ids=team_ids, start=start, end=end)
+        closed = None
+        if request.query_params.get("figures") != "current":
+            closed = selectors.dvp_closed(program=program, team_ids=team_ids, start=start, end=end)
+        if closed is not None:
+            report, closed = closed["figures"], {**_closed_body(closed), "current": report}
         return Response(
-            {
-                "program": program.code,
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                **selectors.dvp_report(program=program, team_ids=team_ids, start=start, end=end),
-            }
+            {"program": program.code, "start": start.isoformat(), "end": end.isoformat(), **report, "closed": closed}
         )
 
 
@@ -192,17 +219,51 @@ class PublicStatsView(APIView):
         return Response(_public_body(*_public(request.query_params)))
 
 
+def public_columns():
+    """The published table's columns, always all of them, with their labels: (key, program, label)."""
+    from incidents.choices import Origin
+
+    return [(f"MACRO:{code}", "MACRO", _(label)) for code, label in Origin.choices] + [
+        ("DVP:scene_response", "DVP", _("Scene responses"))
+    ]
+
+
 def public_stats_page(request):
+    from .pages import page_language
+
+    with translation.override(page_language(request)):
+        return _public_stats_page(request)
+
+
+def _public_stats_page(request):
     try:
         newest, months = _public(request.GET)
     except DomainError as exc:
         return HttpResponse(exc.message, status=400, content_type="text/plain")
-    columns = sorted({c for m in months for c in m["cells"]})
-    rows = [(m["month"], [m["cells"].get(c, 0) for c in columns], m["total"]) for m in months]
+    columns = public_columns()
+    rows = [
+        {
+            "month": date.fromisoformat(m["month"] + "-01"),
+            "cells": [(label, program, m["cells"].get(key, 0)) for key, program, label in columns],
+            "total": m["total"],
+        }
+        for m in reversed(months)  # newest first
+    ]
+    year = request.GET.get("year") or ""
     return render(
         request,
         "reports/public_stats.html",
-        {"rows": rows, "columns": columns, "delay": settings.PUBLIC_STATS_DELAY_DAYS, "newest": newest},
+        {
+            "rows": rows,
+            "columns": columns,
+            "delay": settings.PUBLIC_STATS_DELAY_DAYS,
+            "newest": newest,
+            "year": year,
+            "years": [str(newest.year - i) for i in range(5)],
+            "any_records": any(m["total"] != 0 for m in months),
+            "lang": request.GET.get("lang") if request.GET.get("lang") in ("en", "es") else "",
+            "language": translation.get_language(),
+        },
     )
 
 

@@ -46,7 +46,17 @@ class MembershipOutput(serializers.ModelSerializer):
 class DeviceOutput(serializers.ModelSerializer):
     class Meta:
         model = Device
-        fields = ["id", "name", "platform", "app_version", "created_at", "last_seen_at", "approved_at", "revoked_at", "user"]
+        fields = [
+            "id",
+            "name",
+            "platform",
+            "app_version",
+            "created_at",
+            "last_seen_at",
+            "approved_at",
+            "revoked_at",
+            "user",
+        ]
 
 
 class TeammateOutput(serializers.Serializer):

@@ -215,8 +215,7 @@ def web_login(*, username, password, otp=None, request=None):
     return user
 
 
-class DevicePendingApproval(DomainError):
-    status_code = 403
+class DevicePendingApproval(Forbidden):
 
     def __init__(self):
         super().__init__(

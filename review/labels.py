@@ -95,51 +95,75 @@ def value_text(record_type, name, value, people=None, titles=None):
     f = forms().get(record_type, {}).get("fields", {}).get(name)
     if f is None:
         return value if isinstance(value, str) else json.dumps(value, default=str)
-    kind = f["kind"]
-    people = people or People()
-    if kind == "choice":
-        return _choice(f.get("choices"), value)
-    if kind == "boolean":
-        return _("Yes") if value else _("No")
-    if kind == "datetime":
-        return when(value)
-    if kind == "date":
-        return day(value)
-    if kind == "codes" and isinstance(value, list):
-        return ", ".join(_choice(f.get("choices"), v) for v in value)
-    if kind == "counts" and isinstance(value, dict):
-        return ", ".join(f"{_choice(f.get('choices'), k)}: {n}" for k, n in value.items())
-    if kind == "ids" and isinstance(value, list):
-        if name in ("crew", "responders"):
-            return ", ".join(people.name(v) for v in value)
-        return ", ".join((titles or {}).get(str(v), _("a linked record")) for v in value)
-    if kind == "reference":
-        if f.get("references") in ("user",) or name == "assigned_to":
-            return people.name(value)
-        return (titles or {}).get(str(value), _("a linked record"))
-    if kind == "items" and isinstance(value, list):
-        members = f.get("members", {})
-        parts = []
-        for item in value:
-            if not isinstance(item, dict):
-                continue
-            bits = []
-            order = [m for m in members if m in item] + [m for m in item if m not in members]
-            for member in order:
-                v = item[member]
-                if v in (None, ""):
-                    continue
-                m = members.get(member, {})
-                if "choices" in m:
-                    v = _choice(m["choices"], v)
-                elif member in ("at", "offered_at"):
-                    v = when(v, with_date=False)
-                bits.append(str(v))
-            parts.append(" · ".join(bits))
-        return "; ".join(parts)
+    text = _KINDS.get(f["kind"], _plain)(f, name, value, people or People(), titles or {})
+    return _plain(f, name, value, people, titles) if text is None else text
+
+
+def _plain(f, name, value, people, titles):
     if isinstance(value, (dict, list)):
         return json.dumps(value, default=str)
     return str(value)
+
+
+def _codes_text(f, name, value, people, titles):
+    return ", ".join(_choice(f.get("choices"), v) for v in value) if isinstance(value, list) else None
+
+
+def _counts_text(f, name, value, people, titles):
+    if not isinstance(value, dict):
+        return None
+    return ", ".join(f"{_choice(f.get('choices'), k)}: {n}" for k, n in value.items())
+
+
+def _ids_text(f, name, value, people, titles):
+    if not isinstance(value, list):
+        return None
+    if name in ("crew", "responders"):
+        return ", ".join(people.name(v) for v in value)
+    return ", ".join(titles.get(str(v), _("a linked record")) for v in value)
+
+
+def _reference_text(f, name, value, people, titles):
+    if f.get("references") in ("user",) or name == "assigned_to":
+        return people.name(value)
+    return titles.get(str(value), _("a linked record"))
+
+
+def _items_text(f, name, value, people, titles):
+    if not isinstance(value, list):
+        return None
+    members = f.get("members", {})
+    parts = []
+    for item in value:
+        if not isinstance(item, dict):
+            continue
+        bits = []
+        order = [m for m in members if m in item] + [m for m in item if m not in members]
+        for member in order:
+            v = item[member]
+            if v in (None, ""):
+                continue
+            m = members.get(member, {})
+            if "choices" in m:
+                v = _choice(m["choices"], v)
+            elif member in ("at", "offered_at"):
+                v = when(v, with_date=False)
+            bits.append(str(v))
+        parts.append(" · ".join(bits))
+    return "; ".join(parts)
+
+
+_KINDS = {
+    "choice": lambda f, name, value, people, titles: _choice(f.get("choices"), value),
+    "boolean": lambda f, name, value, people, titles: _("Yes") if value else _("No"),
+    "datetime": lambda f, name, value, people, titles: when(value),
+    "date": lambda f, name, value, people, titles: day(value),
+    "codes": _codes_text,
+    "counts": _counts_text,
+    "ids": _ids_text,
+    "reference": _reference_text,
+    "items": _items_text,
+}
 
 
 def rows(record_type, data, people=None, titles=None, skip=()):

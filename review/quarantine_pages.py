@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from records.redaction import hidden_fields
 from sync.models import Mutation
-from sync.redaction import hidden_fields
 from sync.services import mutation_replay, quarantine_queryset
 
 from . import labels

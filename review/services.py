@@ -49,10 +49,9 @@ def _move(actor, shift_id, step, comment="", request=None):
             )
         if step == "submit" and shift.ended_at is None:
             # The log of a shift still under way is not ready for review (the field app sets the end time first).
-            raise DomainError(
+            raise StateConflict(
                 "shift_not_ended",
                 "Enter the shift's end time before submitting the log.",
-                status_code=409,
                 fields={"ended_at": [{"code": "required", "message": "The shift has no end time yet."}]},
             )
         if step == "return" and not comment.strip():

@@ -19,13 +19,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from backend.errors import DomainError, django_validation_error_fields
+from backend.errors import DomainError, Forbidden, NotFound, django_validation_error_fields
 from incidents.choices import CASE_STATUS_TRANSITIONS, CaseStatus
-from responders.models import Membership, Role, Shift, Team
-from sync.models import Mutation, RecordVersion
-from sync.records import WriteContext, get_for_write, record_update, scoped_queryset, to_wire
-from sync.redaction import hidden_fields, redact_fields
-from sync.registry import get_spec
+from incidents.models import Shift
+from records.access import get_for_write, scoped_queryset
+from records.models import RecordVersion
+from records.redaction import hidden_fields, redact_fields
+from records.registry import get_spec
+from records.wire import to_wire
+from records.writes import WriteContext, record_update
+from responders.models import Membership, Role, Team
+from sync.models import Mutation
 
 from . import labels
 from .access import staff_required, staff_team_ids
@@ -295,7 +299,7 @@ def case_action(request, case_id, action):
     try:
         _write_case(request, case_id, data, action)
     except (ValidationError, DomainError) as exc:
-        if isinstance(exc, DomainError) and exc.status_code in (403, 404):
+        if isinstance(exc, (NotFound, Forbidden)):
             raise
         messages.error(request, _errors_text(exc))
         return redirect("supervisor-case", case_id=case_id)

@@ -14,6 +14,7 @@ from records.access import get_for_write
 from records.registry import get_spec
 from records.writes import WriteContext, record_create, record_delete
 from reports.suppression import suppress
+from tests.support import back_date
 
 TODAY = timezone.localdate()
 PERIOD = {"program": "MACRO", "start": TODAY.isoformat(), "end": (TODAY + timedelta(days=1)).isoformat()}
@@ -186,6 +187,14 @@ def test_dvp_and_shift_reports(field):
     body = field.api(field.coordinator).get("/api/v1/reports/dvp", {**PERIOD, "program": "DVP"}).json()
     assert body["scene_responses"] == 2 and body["scene_responses_per_incident"] == 2.0
     assert body["minutes_notification_to_first_arrival"]["median"] == 30.0
+    assert body["incidents_by_minutes_to_first_arrival"] == {
+        "under_15": 0,
+        "15_to_30": 0,
+        "30_to_60": 1,
+        "60_to_120": 0,
+        "120_or_more": 0,
+    }
+    assert body["incidents_by_scene_responses"] == {"1": 0, "2": 1, "3_or_more": 0}
     assert (body["follow_ups_opened"], body["follow_ups_meeting_contact_rule"], body["follow_ups_overdue"]) == (1, 1, 1)
     shifts = field.api(field.coordinator).get("/api/v1/reports/shifts", {**PERIOD, "program": "DVP"})
     assert shifts.status_code == 200 and shifts.json()["shifts"] == 0
@@ -205,7 +214,7 @@ def test_public_stats_need_no_login_and_hide_small_cells(field):
     for _ in range(3):
         made.append(engagement(field, field.team_a, origin="911_dispatch", cad_number="P"))
     at = timezone.make_aware(datetime.combine(month + timedelta(days=3), time(12)))
-    Engagement.objects.filter(pk__in=[e.pk for e in made]).update(server_received_at=at)
+    back_date(Engagement, [e.pk for e in made], at)
     from rest_framework.test import APIClient
 
     body = APIClient().get("/api/v1/public/stats")

@@ -79,7 +79,7 @@ def test_supervisor_approves_returns_and_resolves_in_a_browser(tfield, live_serv
     page.goto(
         f"{live_server.url}/supervisor/reports/?program=MACRO&start={today}&end={today.replace(year=today.year + 1)}"
     )
-    page.get_by_role("img", name="Engagements by origin").wait_for()
+    page.get_by_role("img", name="Origin mix over time").wait_for()
     page.screenshot(path=str(ARTIFACTS / "supervisor-reports.png"), full_page=True)
 
     assert Shift.objects.get(pk=shifts[0]).review_status == "approved"

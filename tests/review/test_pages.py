@@ -115,10 +115,21 @@ def test_reports_page_with_chart_and_csv(field, submitted):
     client = browser_for(field.supervisor)
     today = timezone.localdate()
     params = {"program": "MACRO", "start": today.isoformat(), "end": (today + timedelta(days=1)).isoformat()}
-    page = client.get("/supervisor/reports/", params)
+    old = client.get("/supervisor/reports/", params)  # the old address still leads there
+    assert old.status_code == 302 and old["Location"].startswith("/reports/?")
+    page = client.get("/reports/", params)
     assert page.status_code == 200
-    assert b"<svg" in page.content and b"<strong>3</strong> engagements" in page.content
-    csv = client.get("/supervisor/reports/engagements.csv", params)
-    assert csv["Content-Type"] == "text/csv" and csv.content.decode().startswith("team,month,origin,count")
+    assert b"<svg" in page.content and b'<th scope="row">Engagements</th><td>3</td>' in page.content
+    csv = client.get("/reports/team-month.csv", params)
+    assert csv["Content-Type"].startswith("text/csv")
+    assert csv.content.decode().splitlines()[0] == "Team,Month,Origin,Engagements"
     assert AuditEvent.objects.filter(action="report.export", actor=field.supervisor).count() == 1
-    assert browser_for(field.responder).get("/supervisor/reports/").status_code == 403
+    assert browser_for(field.responder).get("/reports/").status_code == 403
+
+
+def test_a_dvp_supervisor_clicking_reports_gets_dvp(field):
+    """The issue: Reports defaulted to MACRO, and a DVP supervisor read "No team of this program is yours"."""
+    page = browser_for(field.dvp_supervisor).get("/supervisor/reports/", follow=True)
+    assert page.status_code == 200
+    assert b"No team of this program is yours" not in page.content
+    assert b"Scene responses per incident" in page.content and b"DVP reports" in page.content

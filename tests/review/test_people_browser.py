@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from incidents.models import Engagement, FollowUpCase
+from incidents.models import Engagement, FollowUpCase, Shift
 from notifications.models import Notification
-from responders.models import Role, Shift
+from responders.models import Role
 from sync.models import Mutation
 from tests.support import ON_VIEW, mutation, push
 

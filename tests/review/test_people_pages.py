@@ -8,10 +8,11 @@ import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
-from incidents.models import FollowUpCase
+from incidents.models import FollowUpCase, Shift
 from notifications.models import Notification
-from responders.models import Role, Shift
-from sync.models import Amendment, Mutation, RecordVersion
+from records.models import Amendment, RecordVersion
+from responders.models import Role
+from sync.models import Mutation
 from tests.support import ON_VIEW, mutation, push
 
 PASSWORD = "people-pages-pw-1"

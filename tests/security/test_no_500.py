@@ -132,8 +132,9 @@ def test_impossible_dates_answer_400_invalid_date_everywhere(field, bad):
     }
     page = Client()
     page.force_login(field.supervisor)
-    cases["reports page"] = page.get("/supervisor/reports/", {"start": bad})
-    cases["reports page csv"] = page.get("/supervisor/reports/engagements.csv", {"start": bad})
+    cases["reports page"] = page.get("/reports/", {"start": bad})
+    cases["reports page as_of"] = page.get("/reports/", {"as_of": bad})
+    cases["reports page csv"] = page.get("/reports/team-month.csv", {"start": bad})
     wrong = {name: r.status_code for name, r in cases.items() if r.status_code != 400}
     assert not wrong, wrong
     for name, response in cases.items():

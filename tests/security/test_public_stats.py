@@ -16,6 +16,7 @@ from incidents.models import Engagement
 from records.registry import get_spec
 from records.writes import WriteContext, record_create
 from tests.incidents.test_records_api import make
+from tests.support import back_date
 
 TODAY = timezone.localdate()
 
@@ -45,7 +46,7 @@ def _engagements(field, month, origin, n):
                 team_id=field.team_a.pk,
             ).instance.pk
         )
-    Engagement.objects.filter(pk__in=ids).update(server_received_at=at)
+    back_date(Engagement, ids, at)
     return ids
 
 
