@@ -379,7 +379,7 @@ DJANGO_GUID = {
     "VALIDATE_GUID": True,
     "RETURN_HEADER": True,
     "EXPOSE_HEADER": True,
-    "INTEGRATIONS": [CeleryIntegration(use_django_logging=False, log_parent=False)],
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True, log_parent=False)],
 }
 
 # --- Logging: never personal data, tokens or passwords ---------------------

@@ -296,3 +296,34 @@ def test_two_gunicorn_workers_report_one_sum(tmp_path):
     finally:
         server.terminate()
         server.wait(30)
+
+
+@pytest.mark.worker
+def test_a_task_queued_by_a_request_logs_that_request_id_in_the_worker(transactional_db):
+    """django-guid carries the id in the task's headers; the real worker logs JSON lines with it."""
+    from django_guid import clear_guid, set_guid
+
+    from responders.tasks import purge_login_failures
+    from tests.notifications.test_jobs import Worker, _broker, wait_for
+
+    _broker().delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    w = Worker("request-id")
+    try:
+        given = uuid.uuid4().hex
+        set_guid(given)
+        try:
+            purge_login_failures.delay()
+        finally:
+            clear_guid()
+
+        def task_line():
+            for line in list(w.lines):
+                if line.startswith("{") and "succeeded" in line:
+                    return json.loads(line)
+            return None
+
+        assert wait_for(task_line), "".join(w.lines[-20:])
+        assert task_line()["request_id"] == given
+    finally:
+        w.stop()
+        _broker().delete(settings.CELERY_TASK_DEFAULT_QUEUE)
