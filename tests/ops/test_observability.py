@@ -322,7 +322,7 @@ def test_a_task_queued_by_a_request_logs_that_request_id_in_the_worker(transacti
                     return json.loads(line)
             return None
 
-        assert wait_for(task_line), "".join(w.lines[-20:])
+        assert wait_for(task_line, 120), "".join(w.lines[-20:])
         assert task_line()["request_id"] == given
     finally:
         w.stop()
