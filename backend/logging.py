@@ -21,3 +21,14 @@ class RedactingFilter(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True
+
+
+class RequestIdFilter(logging.Filter):
+    """Every log line names its request (X-Request-ID, django-guid), or "-" outside one (a task names the request
+    that queued it: django-guid's Celery integration carries the id over)."""
+
+    def filter(self, record):
+        from django_guid import get_guid
+
+        record.request_id = get_guid() or "-"
+        return True

@@ -1,3 +1,6 @@
+import logging
+import time
+
 from django.conf import settings
 
 from .errors import error_body
@@ -80,3 +83,30 @@ class DatabaseRefusalMiddleware:
             return None
         code, message, status = database_refusal(exception)
         return JsonResponse(error_body(code, message), status=status)
+
+
+class AccessLogMiddleware:
+    """One line per request at INFO on `backend.access`: method, path (no query string), status and duration in
+    milliseconds. The request id rides on every line (backend/logging.py); no user, body or address is logged."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.logger = logging.getLogger("backend.access")
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        if self.logger.isEnabledFor(logging.INFO):
+            self.logger.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+        return response

@@ -3,6 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
+from backend.metrics import metrics_view
+from backend.readiness import readyz
 from fieldapp.urls import api_urls as fieldapp_api_urls
 from fieldapp.urls import page_urls as fieldapp_page_urls
 from reports.views import public_stats_page
@@ -42,6 +44,8 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("supervisor/", include("review.page_urls")),
     path("account/", include("responders.page_urls")),
     path("reports/", include("reports.page_urls")),

@@ -43,12 +43,12 @@ class World:
         self.macro, _ = Program.objects.get_or_create(organization=org, code="MACRO", defaults={"name": "MACRO"})
         self.teams = {}
         self.users = {}
-        for code in ("push", "burst", "other"):
+        for code in ("push", "burst", "lb", "other"):
             self.teams[code], _ = Team.objects.get_or_create(
                 program=self.macro, code=f"bench-{code}", defaults={"name": code}
             )
         self.tokens = {code: [] for code in self.teams}
-        for code, n in (("push", max(devices, 4)), ("burst", devices), ("other", 1)):
+        for code, n in (("push", max(devices, 4)), ("burst", devices), ("lb", devices), ("other", 1)):
             for k in range(n):
                 user, _ = User.objects.get_or_create(username=f"bench-{code}-{k}")
                 Membership.objects.get_or_create(
@@ -93,11 +93,13 @@ class Client:
             self.conn.request(method, path, body=payload, headers=self.headers)
             response = self.conn.getresponse()
         data = response.read()
-        return response.status, json.loads(data or b"null"), dict(response.getheaders()), time.perf_counter() - started
+        # response.headers: names case-insensitive (a load balancer may send them in lower case).
+        return response.status, json.loads(data or b"null"), response.headers, time.perf_counter() - started
 
     def push(self, mutations):
         """Push with retries on 429/503 (honouring Retry-After) and on a client timeout (a push is idempotent, so
-        resending it is what an app does). Returns (answer, [(status, seconds)]); status "timeout" counts too."""
+        resending it is what an app does). Returns (answer, [(status, seconds, Retry-After, X-Served-By)]); status
+        "timeout" counts too."""
         attempts = []
         while True:
             started = time.perf_counter()
@@ -107,9 +109,9 @@ class Client:
                 )
             except TimeoutError:
                 self.conn.close()
-                attempts.append(("timeout", time.perf_counter() - started))
+                attempts.append(("timeout", time.perf_counter() - started, None, None))
                 continue
-            attempts.append((status, seconds))
+            attempts.append((status, seconds, headers.get("Retry-After"), headers.get("X-Served-By")))
             if status in (429, 503):
                 time.sleep(float(headers.get("Retry-After", "1")))
                 continue
@@ -169,6 +171,91 @@ def baseline_keyset(batch):
             total += len(rows)
             last = rows[-1][0]
         return total / (time.perf_counter() - started)
+
+
+# --- the peer: pouchdb-server (CouchDB protocol), and PouchDB clients in Node -------------------------------------
+
+PEER_DIR = Path(__file__).resolve().parent / "peer"
+
+
+class Peer:
+    """pouchdb-server, started by bench/run.sh on 127.0.0.1, measured with the same records as our server."""
+
+    def __init__(self, url):
+        self.url = url.rstrip("/")
+        self.runs = 0
+
+    def request(self, method, path, body=None):
+        parsed = urlparse(self.url)
+        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=CLIENT_TIMEOUT)
+        try:
+            conn.request(
+                method,
+                path,
+                body=json.dumps(body) if body is not None else None,
+                headers={"Content-Type": "application/json"},
+            )
+            response = conn.getresponse()
+            return response.status, json.loads(response.read() or b"null")
+        finally:
+            conn.close()
+
+    def fresh_db(self):
+        self.runs += 1
+        name = f"bench_{os.getpid()}_{self.runs}"
+        status, body = self.request("PUT", f"/{name}")
+        assert status in (201, 202), (status, body)
+        return name
+
+    def bulk_docs(self, n, batch, concurrency):
+        """`_bulk_docs` of n engagements (the same documents as our pushes), `concurrency` clients in parallel."""
+        db = self.fresh_db()
+        per_client = n // concurrency
+        docs = [{"_id": str(uuid.uuid4()), "type": "engagement", **engagement_fields(i)} for i in range(n)]
+        parsed = urlparse(self.url)
+
+        def run(k):
+            conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=CLIENT_TIMEOUT)
+            mine = docs[k * per_client : (k + 1) * per_client]
+            for i in range(0, per_client, batch):
+                conn.request(
+                    "POST",
+                    f"/{db}/_bulk_docs",
+                    body=json.dumps({"docs": mine[i : i + batch]}),
+                    headers={"Content-Type": "application/json"},
+                )
+                response = conn.getresponse()
+                answer = json.loads(response.read())
+                assert response.status == 201 and all(r.get("ok") for r in answer), (response.status, answer[:2])
+            conn.close()
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(run, range(concurrency)))
+        return per_client * concurrency / (time.perf_counter() - started), db
+
+    def node(self, script, *args):
+        out = subprocess.run(
+            ["node", str(PEER_DIR / script), *map(str, args)], capture_output=True, text=True, check=False
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"{script} failed: {out.stderr[-2000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    def first_replication(self, db, batch):
+        """A PouchDB client's first replication of the database (bench/peer/replicate.js), timed in Node."""
+        result = self.node("replicate.js", f"{self.url}/{db}", batch)
+        return result["docs"] / result["seconds"], result["docs"]
+
+    def conflict_round(self, n, batch):
+        """Two PouchDB devices edit the same n documents and replicate to the server at once (peer/conflict.js)."""
+        db = self.fresh_db()
+        docs = [{"_id": str(uuid.uuid4()), "type": "engagement", **engagement_fields(i)} for i in range(n)]
+        for i in range(0, n, batch):
+            status, _ = self.request("POST", f"/{db}/_bulk_docs", {"docs": docs[i : i + batch]})
+            assert status == 201
+        result = self.node("conflict.js", f"{self.url}/{db}", batch)
+        return result["revisions"] / result["seconds"], result
 
 
 # --- measurements ----------------------------------------------------------------------------------------------------
@@ -236,9 +323,9 @@ def measure_conflicts(url, world, n):
     return 2 * n / (time.perf_counter() - started), counts
 
 
-def measure_burst(url, world, devices, per_device):
+def measure_burst(url, world, devices, per_device, team="burst"):
     """Every device pushes one full batch at the same moment: the end of a shift."""
-    tokens = [world.token(u) for u in world.tokens["burst"][:devices]]
+    tokens = [world.token(u) for u in world.tokens[team][:devices]]
     batches = [creates(per_device, offset=k * per_device) for k in range(devices)]
     barrier = threading.Barrier(devices)
     results = [None] * devices
@@ -254,11 +341,11 @@ def measure_burst(url, world, devices, per_device):
     [t.join() for t in threads]
     elapsed = time.perf_counter() - started
     attempts = [a for _, tries in results for a in tries]
-    latencies = sorted(s for status, s in attempts if status == 200)
+    latencies = sorted(s for status, s, _, _ in attempts if status == 200)
     acknowledged = {r["id"] for answer, _ in results for r in answer["results"] if r["status"] == "applied"}
     sent = {m["id"] for b in batches for m in b}
     with connection.cursor() as cur:
-        cur.execute("SELECT id::text FROM incidents_engagement WHERE team_id = %s", [world.teams["burst"].pk])
+        cur.execute("SELECT id::text FROM incidents_engagement WHERE team_id = %s", [world.teams[team].pk])
         stored = {row[0] for row in cur.fetchall()}
     return {
         "mutations": devices * per_device,
@@ -267,13 +354,23 @@ def measure_burst(url, world, devices, per_device):
         "p50": pct(latencies, 50),
         "p95": pct(latencies, 95),
         "p99": pct(latencies, 99),
-        "5xx": sum(1 for s, _ in attempts if isinstance(s, int) and s >= 500 and s != 503),
-        "429_503": sum(1 for s, _ in attempts if s in (429, 503)),
-        "timeouts": sum(1 for s, _ in attempts if s == "timeout"),
+        "5xx": sum(1 for s, *_ in attempts if isinstance(s, int) and s >= 500 and s != 503),
+        "429_503": sum(1 for s, *_ in attempts if s in (429, 503)),
+        "503_without_retry_after": sum(1 for s, _, retry, _ in attempts if s == 503 and not retry),
+        "503_by_instance": _count_by(a[3] or "?" for a in attempts if a[0] == 503),
+        "200_by_instance": _count_by(a[3] or "?" for a in attempts if a[0] == 200),
+        "timeouts": sum(1 for s, *_ in attempts if s == "timeout"),
         "lost": len(acknowledged - stored),
         "unacknowledged": len(sent - acknowledged),
         "duplicated": 0 if len(stored) == len(stored & sent) else len(stored - sent),
     }
+
+
+def _count_by(keys):
+    counts = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def pct(values, p):
@@ -324,6 +421,50 @@ def measure_pull_page(url, world, rows_big):
     return small_rows, small, big_rows, big
 
 
+def scrape_metrics(url, token):
+    """One instance's /metrics (the bearer token), as {name{labels}: value} for the sync counters."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    parsed = urlparse(url)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+    conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {token}"})
+    response = conn.getresponse()
+    text = response.read().decode()
+    assert response.status == 200, (response.status, text[:200])
+    values = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith("sync_") and not sample.name.endswith("_created"):
+                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                values[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return values
+
+
+def metric_delta(before, after, name):
+    return sum(v for k, v in after.items() if k.split("{")[0] == name) - sum(
+        v for k, v in before.items() if k.split("{")[0] == name
+    )
+
+
+def measure_scale_out(args, world, devices, per_device):
+    """The burst through the load balancer (deploy/haproxy.cfg) to two app server instances, each with its own
+    admission control, and each instance's metrics before and after."""
+    instances = dict(pair.split("=", 1) for pair in args.instances.split(","))
+    before = {name: scrape_metrics(url, args.metrics_token) for name, url in instances.items()}
+    burst = measure_burst(args.lb_url, world, devices, per_device, team="lb")
+    after = {name: scrape_metrics(url, args.metrics_token) for name, url in instances.items()}
+    burst["metrics"] = {
+        name: {
+            "pushes_ok": after[name].get("sync_pushes_total{api=sync,outcome=ok}", 0)
+            - before[name].get("sync_pushes_total{api=sync,outcome=ok}", 0),
+            "admission_refusals": metric_delta(before[name], after[name], "sync_admission_refusals_total"),
+            "mutations": metric_delta(before[name], after[name], "sync_mutations_total"),
+        }
+        for name in instances
+    }
+    return burst
+
+
 def worker_peak_rss_mb(gunicorn_pid):
     out = subprocess.run(["pgrep", "-P", str(gunicorn_pid)], capture_output=True, text=True).stdout.split()
     peaks = []
@@ -350,6 +491,12 @@ def main():
     parser.add_argument("--quick", action="store_true", help="Sizes divided by 10 (a smoke run).")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--burst-only", action="store_true", help="Only the burst; printed, RESULTS.md untouched.")
+    parser.add_argument("--peer-url", help="pouchdb-server's URL (bench/run.sh starts it when Node is present).")
+    parser.add_argument("--peer-skipped", default="", help="Why the peer is not measured (printed and written).")
+    parser.add_argument("--lb-url", help="The load balancer in front of two app server instances.")
+    parser.add_argument("--instances", help="name=url,name=url: the instances behind the load balancer.")
+    parser.add_argument("--lb-skipped", default="", help="Why the scale-out burst is not measured.")
+    parser.add_argument("--metrics-token", default=os.environ.get("METRICS_TOKEN", ""))
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     records, batch = 20_000 // scale, 500
@@ -387,7 +534,31 @@ def main():
     out["pull"], out["keyset"] = summary(pull_rates), summary(keyset_rates)
     out["pull_rows"], out["pull_pages"] = rows, pages
     out["conflict_rate"], out["conflict_counts"] = measure_conflicts(args.url, world, conflicts_n)
+
+    # The peer, right after ours on the same machine: the same records, batches and parallelism.
+    out["peer_skipped"] = args.peer_skipped
+    if args.peer_url:
+        print(f"Measuring the peer, pouchdb-server at {args.peer_url}", flush=True)
+        peer = Peer(args.peer_url)
+        bulk_rates, repl_rates = [], []
+        for _ in range(args.repeat):
+            rate, db = peer.bulk_docs(records, batch, concurrency=4)
+            bulk_rates.append(rate)
+            rate, docs = peer.first_replication(db, batch)
+            assert docs == records, (docs, records)
+            repl_rates.append(rate)
+        out["peer_bulk"], out["peer_replication"] = summary(bulk_rates), summary(repl_rates)
+        out["peer_conflict_rate"], out["peer_conflict"] = peer.conflict_round(conflicts_n, batch)
+    else:
+        print(f"PEER SKIPPED: {args.peer_skipped or 'no --peer-url'}", flush=True)
+
     out["burst"] = measure_burst(args.url, world, burst_devices, burst_each)
+    out["lb_skipped"] = args.lb_skipped
+    if args.lb_url:
+        print(f"Scale-out burst through the load balancer at {args.lb_url}", flush=True)
+        out["lb_burst"] = measure_scale_out(args, world, burst_devices, burst_each)
+    else:
+        print(f"SCALE-OUT BURST SKIPPED: {args.lb_skipped or 'no --lb-url'}", flush=True)
     out["page_small_rows"], out["page_small"], out["page_big_rows"], out["page_big"] = measure_pull_page(
         args.url, world, big_rows
     )
@@ -402,14 +573,23 @@ def write_results(r, args):
     mem = next(
         (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "?"
     )
-    b = r["burst"]
 
     def met(ok):
         return "MET" if ok else "MISSED"
 
+    def rng(x, unit):
+        return f"{x['median']:,.0f} {unit} ({x['min']:,.0f}–{x['max']:,.0f})"
+
+    peer = "peer_bulk" in r
     push_ratio = r["push"]["median"] / r["upsert"]["median"]
     pull_ratio = r["pull"]["median"] / r["keyset"]["median"]
     page_ratio = r["page_big"] / r["page_small"]
+    if peer:
+        push_peer = r["push"]["median"] / r["peer_bulk"]["median"]
+        pull_peer = r["pull"]["median"] / r["peer_replication"]["median"]
+        conflict_peer = r["conflict_rate"] / r["peer_conflict_rate"]
+    skipped = f"skipped: {r['peer_skipped']}"
+    conflict_n = sum(r["conflict_counts"].values()) // 2
     lines = [
         "# Benchmark results",
         "",
@@ -418,43 +598,102 @@ def write_results(r, args):
         f"{platform.python_version()}, PostgreSQL {pg_version}; "
         f"gunicorn {args.workers} workers x {args.threads} threads "
         f"(SYNC_PUSH_CONCURRENCY {settings.SYNC_PUSH_CONCURRENCY} pushes at once per worker) on "
-        "127.0.0.1, the benchmark client on the same machine (it competes for the same 2 cores).",
+        "127.0.0.1, the benchmark client on the same machine (it competes for the same 2 cores). "
+        "The peer is pouchdb-server (CouchDB protocol, LevelDB, Node "
+        f"{_node_version()}) on 127.0.0.1, measured in the same run right after our figures.",
         "",
-        f"Medians of {args.repeat} runs (min–max). Ratios are to the raw psycopg baseline measured in the same run "
-        "on the same database server.",
+        f"Medians of {args.repeat} runs (min–max). Ratios are ours divided by the baseline measured in the same run: "
+        "raw psycopg on the same database server, and the peer.",
         "",
-        "| measurement | result | baseline | ratio | target |",
-        "|---|---|---|---|---|",
+        "| measurement | ours | raw psycopg | ratio | peer (pouchdb-server) | ratio to peer | targets |",
+        "|---|---|---|---|---|---|---|",
         f"| push of {r['records']:,} engagements (~840 B, batches of {r['batch']}, 4 devices in parallel) "
-        f"| {r['push']['median']:,.0f} rec/s ({r['push']['min']:,.0f}–{r['push']['max']:,.0f}) "
-        f"| upsert {r['upsert']['median']:,.0f} rows/s ({r['upsert']['min']:,.0f}–{r['upsert']['max']:,.0f}) "
-        f"| {push_ratio:.2f}× | ≥ 0.5×: {met(push_ratio >= 0.5)} |",
+        f"| {rng(r['push'], 'rec/s')} | upsert {rng(r['upsert'], 'rows/s')} | {push_ratio:.2f}× "
+        + (
+            f"| `_bulk_docs` {rng(r['peer_bulk'], 'docs/s')} | {push_peer:.2f}× "
+            f"| ≥ 0.25× psycopg: {met(push_ratio >= 0.25)}; ≥ 1× peer: {met(push_peer >= 1)} |"
+            if peer
+            else f"| {skipped} | | ≥ 0.25× psycopg: {met(push_ratio >= 0.25)} |"
+        ),
         f"| first pull of {r['pull_rows']:,} records ({r['pull_pages']} pages of {r['batch']}) "
-        f"| {r['pull']['median']:,.0f} rec/s ({r['pull']['min']:,.0f}–{r['pull']['max']:,.0f}) "
-        f"| keyset {r['keyset']['median']:,.0f} rows/s ({r['keyset']['min']:,.0f}–{r['keyset']['max']:,.0f}) "
-        f"| {pull_ratio:.2f}× | ≥ 0.5×: {met(pull_ratio >= 0.5)} |",
+        f"| {rng(r['pull'], 'rec/s')} | keyset {rng(r['keyset'], 'rows/s')} | {pull_ratio:.2f}× "
+        + (
+            f"| PouchDB client's first replication {rng(r['peer_replication'], 'docs/s')} | {pull_peer:.2f}× "
+            f"| ≥ 0.3× keyset: {met(pull_ratio >= 0.3)}; ≥ 3× peer: {met(pull_peer >= 3)} |"
+            if peer
+            else f"| {skipped} | | ≥ 0.3× keyset: {met(pull_ratio >= 0.3)} |"
+        ),
+        f"| conflict round: two devices edit the same {conflict_n:,} records and sync at once "
+        f"| {r['conflict_rate']:,.0f} mutations/s | | "
+        + (
+            f"| {r['peer_conflict_rate']:,.0f} revisions/s | {conflict_peer:.2f}× "
+            f"| ≥ 1× peer: {met(conflict_peer >= 1)} |"
+            if peer
+            else f"| {skipped} | | |"
+        ),
         f"| pull page of 500, change index {r['page_small_rows']:,} vs {r['page_big_rows']:,} rows "
-        f"| {r['page_small'] * 1000:.0f} ms vs {r['page_big'] * 1000:.0f} ms | | {page_ratio:.2f}× "
+        f"| {r['page_small'] * 1000:.0f} ms vs {r['page_big'] * 1000:.0f} ms | | {page_ratio:.2f}× | | "
         f"| ≤ 1.2×: {met(page_ratio <= 1.2)} |",
-        f"| peak worker RSS after a maximum-size push | {r['peak_rss_mb']:.0f} MB | | | < 200 MB: "
-        f"{met(r['peak_rss_mb'] is not None and r['peak_rss_mb'] < 200)} |",
+        f"| peak worker RSS after a maximum-size push | {r['peak_rss_mb']:.0f} MB | | | | "
+        f"| < 200 MB: {met(r['peak_rss_mb'] is not None and r['peak_rss_mb'] < 200)} |",
         "",
-        f"**Conflict round**: two devices pushed edits to the same {sum(r['conflict_counts'].values()) // 2:,} "
-        f"records at once ({r['conflict_rate']:,.0f} mutations/s): {r['conflict_counts']}.",
+        f"**Conflict round**: ours {r['conflict_counts']}"
+        + (
+            f"; the peer's: {r['peer_conflict']['revisions']:,} revisions written, "
+            f"{r['peer_conflict']['conflicted']:,} documents left with `_conflicts`."
+            if peer
+            else "."
+        ),
         "",
-        f"**End-of-shift burst**: {b['mutations']:,} mutations from {b['mutations'] // 500} devices at once "
-        f"(500 each), in {b['seconds']:.1f} s ({b['throughput']:,.0f}/s). Batch latency p50 {b['p50']:.2f} s, "
-        f"p95 {b['p95']:.2f} s, p99 {b['p99']:.2f} s (target p99 < 2 s: {met(b['p99'] < 2)}). "
-        f"5xx: {b['5xx']}; 429/503 answers (retried after Retry-After): {b['429_503']}; "
-        f"client timeouts after {CLIENT_TIMEOUT} s (resent): {b['timeouts']}. "
-        f"Lost (acknowledged but not stored): {b['lost']}; duplicated: {b['duplicated']}; "
-        f"never acknowledged: {b['unacknowledged']}.",
+        _burst_line("End-of-shift burst, one app server", r["burst"]),
         "",
+    ]
+    if "lb_burst" in r:
+        lb = r["lb_burst"]
+        lines += [
+            _burst_line(
+                "Scale-out burst, through HAProxy (deploy/haproxy.cfg) to two app server instances "
+                f"({args.workers // 2} workers x {args.threads} threads each) with two Celery workers on Redis",
+                lb,
+            ),
+            f"Answers by instance: 200 {lb['200_by_instance']}, 503 {lb['503_by_instance']}; 503 answers without "
+            f"Retry-After: {lb['503_without_retry_after']}. Each instance's own /metrics over the burst: "
+            + "; ".join(
+                f"{name}: {m['pushes_ok']:.0f} pushes answered, {m['mutations']:.0f} mutations, "
+                f"{m['admission_refusals']:.0f} admission refusals"
+                for name, m in lb["metrics"].items()
+            )
+            + f" (p99 target < 1 s: {met(lb['p99'] is not None and lb['p99'] < 1)}).",
+            "",
+        ]
+    else:
+        lines += [f"**Scale-out burst**: skipped: {r['lb_skipped']}", ""]
+    lines += [
         "## Reading these figures",
         "",
         "See bench/README.md for what each figure measures and why targets are missed where they are.",
     ]
     Path(__file__).with_name("RESULTS.md").write_text("\n".join(lines) + "\n")
+
+
+def _burst_line(title, b):
+    p99 = f"{b['p99']:.2f}" if b["p99"] is not None else "n/a"
+    return (
+        f"**{title}**: {b['mutations']:,} mutations from {b['mutations'] // 500} devices at once "
+        f"(500 each), in {b['seconds']:.1f} s ({b['throughput']:,.0f}/s). Batch latency p50 {b['p50']:.2f} s, "
+        f"p95 {b['p95']:.2f} s, p99 {p99} s. "
+        f"5xx: {b['5xx']}; 429/503 answers (retried after Retry-After): {b['429_503']}; "
+        f"client timeouts after {CLIENT_TIMEOUT} s (resent): {b['timeouts']}. "
+        f"Lost (acknowledged but not stored): {b['lost']}; duplicated: {b['duplicated']}; "
+        f"never acknowledged: {b['unacknowledged']}."
+    )
+
+
+def _node_version():
+    try:
+        return subprocess.run(["node", "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    except FileNotFoundError:
+        return "absent"
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ class ShiftReview(models.Model):
         RETURN = "return", "Returned to the crew"
 
     id = models.BigAutoField(primary_key=True)
-    shift = models.ForeignKey("responders.Shift", on_delete=models.CASCADE, related_name="reviews")
+    shift = models.ForeignKey("incidents.Shift", on_delete=models.CASCADE, related_name="reviews")
     step = models.CharField(max_length=8, choices=Step.choices)
     actor = models.ForeignKey("responders.User", on_delete=models.PROTECT, related_name="+")
     comment = models.TextField(blank=True, max_length=2000)

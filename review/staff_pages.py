@@ -1,9 +1,9 @@
 """Pages that read records for supervisors and coordinators: one record with its history, the DVP follow-up
 worklists and case pages, incidents with their scene responses, and the MACRO team activity.
 
-Every read goes through the API's scope (sync/records.py::scoped_queryset) narrowed to the teams the reader
+Every read goes through the API's scope (records/access.py::scoped_queryset) narrowed to the teams the reader
 holds a staff role in (review/access.py); restricted fields are hidden as the API hides them
-(sync/redaction.py). A record outside that scope is a 404 with nothing of it on the page.
+(records/redaction.py). A record outside that scope is a 404 with nothing of it on the page.
 """
 
 from datetime import timedelta

@@ -28,7 +28,7 @@ cat <<INFO
   API docs       http://127.0.0.1:8000/api/docs/
   Admin          http://127.0.0.1:8000/admin/
   Supervisor     http://127.0.0.1:8000/supervisor/
-  Health         http://127.0.0.1:8000/healthz
+  Health         http://127.0.0.1:8000/healthz   (ready: /readyz)
   Worker log     var/celery-worker.log
 
 INFO

@@ -11,9 +11,9 @@ from backend.throttling import ScopedRateThrottle
 from records.models import Amendment, Conflict
 from responders import selectors
 
+from . import metrics, services, watermelon
 from . import pull as pull_engine
 from . import push as push_engine
-from . import services, watermelon
 from .serializers import (
     AmendmentOutput,
     ConflictOutput,
@@ -70,8 +70,17 @@ class PushView(APIView):
 
     @extend_schema(request=PushInput, responses={200: PushOutput})
     def post(self, request):
-        with push_engine.push_slot():  # before the body is parsed: a push turned away costs no parsing
-            return self._push(request)
+        try:
+            with push_engine.push_slot():  # before the body is parsed: a push turned away costs no parsing
+                response = self._push(request)
+        except DomainError as exc:
+            metrics.push_refused("sync", exc.code)
+            raise
+        if response.status_code == 200:
+            metrics.push_answered("sync", response.data["results"])
+        else:
+            metrics.push_refused("sync", response.data.get("code"))
+        return response
 
     def _push(self, request):
         body = request.data
@@ -135,6 +144,7 @@ class PullView(APIView):
         if cursor is not None and len(cursor) > 8192:
             raise DomainError("invalid_cursor", "The cursor is not one this server issued; pull without one.")
         page = pull_engine.pull(user=request.user, device=request.device, cursor=cursor, limit=limit, request=request)
+        metrics.pull_answered("sync", len(page["changes"]), behind=page.get("behind", False))
         return Response({"protocol": version, **page})
 
 
@@ -189,6 +199,7 @@ class WatermelonPullView(APIView):
             migration_tables=tables,
             request=request,
         )
+        metrics.PULLS.labels("watermelon", "ok").inc()
         return Response(body)
 
 
@@ -213,6 +224,13 @@ class WatermelonPushView(APIView):
         responses={200: dict},
     )
     def post(self, request):
+        try:
+            return self._push(request)
+        except DomainError as exc:
+            metrics.push_refused("watermelon", exc.code)
+            raise
+
+    def _push(self, request):
         with push_engine.push_slot():  # before the body is parsed: a push turned away costs no parsing
             body = request.data
             last_pulled_at = request.query_params.get("last_pulled_at")
@@ -232,6 +250,7 @@ class WatermelonPushView(APIView):
                 )
             except IntegrityError:
                 raise _push_clashed() from None
+        metrics.PUSHES.labels("watermelon", "ok").inc()
         return Response(outcome)
 
 

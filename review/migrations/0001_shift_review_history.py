@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('responders', '0003_cache_table'),
+        ('incidents', '0004_move_shift_from_responders'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('comment', models.TextField(blank=True, max_length=2000)),
                 ('at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('actor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('shift', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='responders.shift')),
+                ('shift', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='incidents.shift')),
             ],
             options={
                 'ordering': ['at', 'id'],

@@ -102,6 +102,9 @@ POLICY = {
     "/api/docs/": {"get": "public"},
     "/api/redoc/": {"get": "public"},
     "/healthz": {"get": "public"},
+    "/readyz": {"get": "public"},
+    # Not a person's: only the metrics bearer token (METRICS_TOKEN) opens it; test_the_metrics_need_their_own_token.
+    "/metrics": {"get": "metrics token"},
     # The field app: its shell, manifest and service worker, and the form descriptions (labels and code lists, no
     # records) load before anyone signs in; everything it shows after comes from the sync API.
     "/api/v1/forms": {"get": "public"},
@@ -306,7 +309,7 @@ def _check(world, path, method, who, response):
     status = response.status_code
     if status >= 500:
         return f"{status}"
-    page = not path.startswith("/api/") and path not in ("/healthz", "/public/stats")
+    page = not path.startswith("/api/") and path not in ("/healthz", "/readyz", "/public/stats")
     if policy == "public":
         return None if status not in (401, 403, 404) or path.startswith("/api/v1/auth/") else f"{status}"
     if who == "anonymous":
@@ -336,7 +339,12 @@ def _check(world, path, method, who, response):
     return None
 
 
-ROUTES = [(path, method) for path, methods in sorted(POLICY.items()) for method in methods if path != "/admin/"]
+ROUTES = [
+    (path, method)
+    for path, methods in sorted(POLICY.items())
+    for method in methods
+    if path not in ("/admin/", "/metrics")
+]
 
 
 @pytest.mark.parametrize(("path", "method"), ROUTES, ids=[f"{m} {p}" for p, m in ROUTES])
@@ -368,3 +376,27 @@ def test_the_admin_is_for_staff_only(world):
 
 def test_the_matrix_is_large_enough():
     assert len(ROUTES) >= 50 and len(ROUTES) * len(CALLERS) >= 450
+
+
+def test_the_metrics_need_their_own_token(world, settings):
+    """No person's token or session opens /metrics: only METRICS_TOKEN does; unset, the route does not exist."""
+    for token, expected in (("", 404), ("metrics-token-0123456789abcdef", 401)):
+        settings.METRICS_TOKEN = token
+        for who in CALLERS + ["staff"]:
+            if who == "staff":
+                root = world["field"].user("staff", world["field"].macro, None, Role.PROGRAM_ADMIN)
+                root.is_staff = root.is_superuser = True
+                root.save()
+                client = Client()
+                client.force_login(root)
+                answers = [client.get("/metrics")]
+            elif who == "anonymous":
+                answers = [Client().get("/metrics")]
+            else:
+                user = world["callers"][who]
+                session = Client()
+                session.force_login(user)
+                answers = [world["field"].api(user).get("/metrics"), session.get("/metrics")]
+            for answer in answers:
+                assert answer.status_code == expected, (who, answer.status_code)
+                assert b"sync_" not in answer.content

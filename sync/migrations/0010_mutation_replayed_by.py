@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sync', '0008_watermelon_resend_back'),
+        ('sync', '0009_record_core_models_moved_to_records'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
