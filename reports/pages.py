@@ -249,111 +249,11 @@ def page_language(request):
 def tables_for(ask, figures, shifts, adjustments, moment_label):
     """Every table on the page, in order: {slug: (title, headers, rows)}. The CSV of a table is these rows."""
     out = {}
-    origins, needs = choice_labels(Origin.choices), choice_labels(Need.choices)
-    services = choice_labels(Service.choices)
     if ask["kind"] == "engagements":
-        f = figures
-        out["summary"] = (
-            _("Summary"),
-            [_("Figure"), _("Value")],
-            [
-                [_("Engagements"), f["total"]],
-                [_("Not a 911 dispatch"), f"{f['not_911_dispatch']} ({_pct(f['share_not_911_dispatch'])})"],
-                [_("On-view (self-initiated)"), f"{f['on_view']} ({_pct(f['share_on_view'])})"],
-                [_("Came through dispatch"), f["dispatched"]],
-                [_("Linked to a CAD number"), f["linked_to_cad"]],
-                [_("Eligible for MACRO"), f["eligible"]],
-                [_("Eligible and handled"), f"{f['eligible_handled']} ({_pct(f['share_eligible_handled'])})"],
-                [
-                    _("Call received to on scene, minutes (median / 90th percentile)"),
-                    f"{_num(f['minutes_received_to_on_scene']['median'])} / "
-                    f"{_num(f['minutes_received_to_on_scene']['p90'])}",
-                ],
-                [
-                    _("Dispatched to on scene, minutes (median / 90th percentile)"),
-                    f"{_num(f['minutes_dispatched_to_on_scene']['median'])} / "
-                    f"{_num(f['minutes_dispatched_to_on_scene']['p90'])}",
-                ],
-                [_("Arrived after their shift log was approved"), f["late_records"]],
-            ],
-        )
-        total = f["total"]
-        out["origins"] = (
-            _("Engagements by how the work reached the crew"),
-            [_("Origin"), _("Engagements"), _("Share")],
-            [[origins[c], n, _pct(n / total if total else None)] for c, n in f["by_origin"].items()],
-        )
-        out["over-time"] = (
-            _("By day") if f["series"]["by"] == "day" else _("By month"),
-            [
-                _("Day") if f["series"]["by"] == "day" else _("Month"),
-                *origins.values(),
-                _("Total"),
-                _("On-view share"),
-                _("Eligible"),
-            ],
-            [
-                [
-                    p["bucket"],
-                    *p["by_origin"].values(),
-                    p["total"],
-                    _pct(p["share_on_view"]),
-                    _pct(p["share_eligible"]),
-                ]
-                for p in f["series"]["points"]
-            ],
-        )
-        teams = dict(Team.objects.filter(pk__in=ask["team_ids"]).values_list("code", "name"))
-        out["team-month"] = (
-            _("By team, month and origin"),
-            [_("Team"), _("Month"), _("Origin"), _("Engagements")],
-            [
-                [teams.get(r["team"], r["team"]), r["month"], origins[r["origin"]], r["count"]]
-                for r in f["by_team_month"]
-            ],
-        )
-        out["needs"] = (
-            _("Needs recorded"),
-            [_("Need"), _("Engagements")],
-            [[needs.get(c, c), n] for c, n in sorted(f["needs"].items(), key=lambda kv: -kv[1])],
-        )
-        out["services"] = (
-            _("Services given"),
-            [_("Service"), _("Engagements")],
-            [[services.get(c, c), n] for c, n in sorted(f["services"].items(), key=lambda kv: -kv[1])],
-        )
+        _engagement_tables(out, figures)
+        _engagement_breakdowns(out, ask, figures)
     else:
-        d = figures
-        arrival = d["minutes_notification_to_first_arrival"]
-        out["summary"] = (
-            _("Summary"),
-            [_("Figure"), _("Value")],
-            [
-                [_("Incidents with a scene response"), d["incidents_with_response"]],
-                [_("Scene responses"), d["scene_responses"]],
-                [_("Scene responses per incident"), _num(d["scene_responses_per_incident"])],
-                [
-                    _("DVP notified to first arrival, minutes (median / 90th percentile)"),
-                    f"{_num(arrival['median'])} / {_num(arrival['p90'])}",
-                ],
-                [_("Follow-up cases opened"), d["follow_ups_opened"]],
-                [
-                    _("Meeting the contact rule (3 contacts made within 6 months, 1 in person)"),
-                    d["follow_ups_meeting_contact_rule"],
-                ],
-                [_("Overdue for contact"), d["follow_ups_overdue"]],
-            ],
-        )
-        out["arrival"] = (
-            _("Incidents by minutes from notification to first arrival"),
-            [_("Minutes"), _("Incidents")],
-            [[arrival_label(band), n] for band, n in d["incidents_by_minutes_to_first_arrival"].items()],
-        )
-        out["responses-per-incident"] = (
-            _("Incidents by number of scene responses"),
-            [_("Scene responses"), _("Incidents")],
-            [[responses_label(k), n] for k, n in d["incidents_by_scene_responses"].items()],
-        )
+        _dvp_tables(out, figures)
     out["shifts"] = (
         _("Shift logs"),
         [_("State"), _("Shift logs")],
@@ -372,6 +272,117 @@ def tables_for(ask, figures, shifts, adjustments, moment_label):
         [[adjustment_text(a, moment_label), a["count"], a["first"], a["last"]] for a in adjustments],
     )
     return out
+
+
+def _engagement_tables(out, figures):
+    origins = choice_labels(Origin.choices)
+    f = figures
+    out["summary"] = (
+        _("Summary"),
+        [_("Figure"), _("Value")],
+        [
+            [_("Engagements"), f["total"]],
+            [_("Not a 911 dispatch"), f"{f['not_911_dispatch']} ({_pct(f['share_not_911_dispatch'])})"],
+            [_("On-view (self-initiated)"), f"{f['on_view']} ({_pct(f['share_on_view'])})"],
+            [_("Came through dispatch"), f["dispatched"]],
+            [_("Linked to a CAD number"), f["linked_to_cad"]],
+            [_("Eligible for MACRO"), f["eligible"]],
+            [_("Eligible and handled"), f"{f['eligible_handled']} ({_pct(f['share_eligible_handled'])})"],
+            [
+                _("Call received to on scene, minutes (median / 90th percentile)"),
+                f"{_num(f['minutes_received_to_on_scene']['median'])} / "
+                f"{_num(f['minutes_received_to_on_scene']['p90'])}",
+            ],
+            [
+                _("Dispatched to on scene, minutes (median / 90th percentile)"),
+                f"{_num(f['minutes_dispatched_to_on_scene']['median'])} / "
+                f"{_num(f['minutes_dispatched_to_on_scene']['p90'])}",
+            ],
+            [_("Arrived after their shift log was approved"), f["late_records"]],
+        ],
+    )
+    total = f["total"]
+    out["origins"] = (
+        _("Engagements by how the work reached the crew"),
+        [_("Origin"), _("Engagements"), _("Share")],
+        [[origins[c], n, _pct(n / total if total else None)] for c, n in f["by_origin"].items()],
+    )
+    out["over-time"] = (
+        _("By day") if f["series"]["by"] == "day" else _("By month"),
+        [
+            _("Day") if f["series"]["by"] == "day" else _("Month"),
+            *origins.values(),
+            _("Total"),
+            _("On-view share"),
+            _("Eligible"),
+        ],
+        [
+            [
+                p["bucket"],
+                *p["by_origin"].values(),
+                p["total"],
+                _pct(p["share_on_view"]),
+                _pct(p["share_eligible"]),
+            ]
+            for p in f["series"]["points"]
+        ],
+    )
+
+
+def _engagement_breakdowns(out, ask, figures):
+    f = figures
+    origins, needs = choice_labels(Origin.choices), choice_labels(Need.choices)
+    services = choice_labels(Service.choices)
+    teams = dict(Team.objects.filter(pk__in=ask["team_ids"]).values_list("code", "name"))
+    out["team-month"] = (
+        _("By team, month and origin"),
+        [_("Team"), _("Month"), _("Origin"), _("Engagements")],
+        [[teams.get(r["team"], r["team"]), r["month"], origins[r["origin"]], r["count"]] for r in f["by_team_month"]],
+    )
+    out["needs"] = (
+        _("Needs recorded"),
+        [_("Need"), _("Engagements")],
+        [[needs.get(c, c), n] for c, n in sorted(f["needs"].items(), key=lambda kv: -kv[1])],
+    )
+    out["services"] = (
+        _("Services given"),
+        [_("Service"), _("Engagements")],
+        [[services.get(c, c), n] for c, n in sorted(f["services"].items(), key=lambda kv: -kv[1])],
+    )
+
+
+def _dvp_tables(out, figures):
+    d = figures
+    arrival = d["minutes_notification_to_first_arrival"]
+    out["summary"] = (
+        _("Summary"),
+        [_("Figure"), _("Value")],
+        [
+            [_("Incidents with a scene response"), d["incidents_with_response"]],
+            [_("Scene responses"), d["scene_responses"]],
+            [_("Scene responses per incident"), _num(d["scene_responses_per_incident"])],
+            [
+                _("DVP notified to first arrival, minutes (median / 90th percentile)"),
+                f"{_num(arrival['median'])} / {_num(arrival['p90'])}",
+            ],
+            [_("Follow-up cases opened"), d["follow_ups_opened"]],
+            [
+                _("Meeting the contact rule (3 contacts made within 6 months, 1 in person)"),
+                d["follow_ups_meeting_contact_rule"],
+            ],
+            [_("Overdue for contact"), d["follow_ups_overdue"]],
+        ],
+    )
+    out["arrival"] = (
+        _("Incidents by minutes from notification to first arrival"),
+        [_("Minutes"), _("Incidents")],
+        [[arrival_label(band), n] for band, n in d["incidents_by_minutes_to_first_arrival"].items()],
+    )
+    out["responses-per-incident"] = (
+        _("Incidents by number of scene responses"),
+        [_("Scene responses"), _("Incidents")],
+        [[responses_label(k), n] for k, n in d["incidents_by_scene_responses"].items()],
+    )
 
 
 def _moment_label(ask):

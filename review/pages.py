@@ -142,6 +142,27 @@ def _card(request, record_type, record, people, titles, skip=()):
     }
 
 
+def _timeline(shift):
+    """The shift's status steps, labelled, in local time."""
+    return [
+        {
+            "at": labels.when(step.get("at"), with_date=False),
+            "status": labels.member_label("shift", "status_timeline", "status", step.get("status")),
+        }
+        for step in shift.status_timeline
+        if isinstance(step, dict)
+    ]
+
+
+def _calls(shift):
+    """The calls offered to the crew, each with its decision's label."""
+    return [
+        {**c, "decision_label": labels.member_label("shift", "calls_offered", "decision", c.get("decision"))}
+        for c in shift.calls_offered
+        if isinstance(c, dict)
+    ]
+
+
 @staff_required
 def shift_detail(request, shift_id):
     shift = get_object_or_404(
@@ -185,19 +206,8 @@ def shift_detail(request, shift_id):
         "shift": shift,
         "is_dvp": is_dvp,
         "crew": [people.name(i) for i in dict.fromkeys([*shift.crew, shift.created_by_id])],
-        "timeline": [
-            {
-                "at": labels.when(step.get("at"), with_date=False),
-                "status": labels.member_label("shift", "status_timeline", "status", step.get("status")),
-            }
-            for step in shift.status_timeline
-            if isinstance(step, dict)
-        ],
-        "calls": [
-            {**c, "decision_label": labels.member_label("shift", "calls_offered", "decision", c.get("decision"))}
-            for c in shift.calls_offered
-            if isinstance(c, dict)
-        ],
+        "timeline": _timeline(shift),
+        "calls": _calls(shift),
         "engagements": [_card(request, "engagement", e, people, titles, skip=("shift",)) for e in engagements],
         "incidents": list(incidents.values()),
         "responses_count": len(responses),

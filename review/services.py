@@ -34,32 +34,39 @@ def _shift_for(actor, shift_id):
     return access_locked(in_readable_teams(shifts, actor), shift_id, missing="No such shift log.")
 
 
+def _check_step(shift, step, comment):
+    """The review state this step leads to, or the refusal: a step the state forbids, a log with no end time
+    submitted, a return without a comment."""
+    sources, target = TRANSITIONS[step]
+    if shift.review_status not in sources:
+        verb = {"submit": "submitted", "approve": "approved", "return": "returned"}[step]
+        raise StateConflict(
+            "invalid_transition",
+            f"A shift log that is {shift.review_status} cannot be {verb}.",
+            extra={"review_status": shift.review_status},
+        )
+    if step == "submit" and shift.ended_at is None:
+        # The log of a shift still under way is not ready for review (the field app sets the end time first).
+        raise StateConflict(
+            "shift_not_ended",
+            "Enter the shift's end time before submitting the log.",
+            fields={"ended_at": [{"code": "required", "message": "The shift has no end time yet."}]},
+        )
+    if step == "return" and not comment.strip():
+        raise DomainError(
+            "comment_required",
+            "Say what the crew should fix.",
+            fields={"comment": [{"code": "required", "message": "A comment is required."}]},
+        )
+    return target
+
+
 def _move(actor, shift_id, step, comment="", request=None):
     with transaction.atomic():
         shift = _shift_for(actor, shift_id)  # the crew submits a log of its team; a supervisor decides it
         if step in ("approve", "return"):
             require_reviewer(actor, shift.team_id, "Only a supervisor of this team can review its shift logs.")
-        sources, target = TRANSITIONS[step]
-        if shift.review_status not in sources:
-            verb = {"submit": "submitted", "approve": "approved", "return": "returned"}[step]
-            raise StateConflict(
-                "invalid_transition",
-                f"A shift log that is {shift.review_status} cannot be {verb}.",
-                extra={"review_status": shift.review_status},
-            )
-        if step == "submit" and shift.ended_at is None:
-            # The log of a shift still under way is not ready for review (the field app sets the end time first).
-            raise StateConflict(
-                "shift_not_ended",
-                "Enter the shift's end time before submitting the log.",
-                fields={"ended_at": [{"code": "required", "message": "The shift has no end time yet."}]},
-            )
-        if step == "return" and not comment.strip():
-            raise DomainError(
-                "comment_required",
-                "Say what the crew should fix.",
-                fields={"comment": [{"code": "required", "message": "A comment is required."}]},
-            )
+        target = _check_step(shift, step, comment)
         now = timezone.now()
         shift.review_status = target
         if step == "submit":

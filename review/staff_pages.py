@@ -123,22 +123,8 @@ def _dvp_teams(request):
     return request.staff_teams & staff_team_ids(request.user, program_codes={"DVP"})
 
 
-@staff_required
-def follow_ups(request, view=None):
-    view = view or request.GET.get("view") or "due"
-    if view not in VIEWS or not _dvp_teams(request):
-        raise Http404
-    today = timezone.localdate()
-    active = (
-        _scoped(request, "follow_up_case")
-        .filter(team_id__in=_dvp_teams(request), status__in=ACTIVE_CASE)
-        .select_related("team", "assigned_to")
-    )
-    interrupter = request.GET.get("interrupter") or ""
-    cases = VIEWS[view](active, today)
-    if interrupter.isdigit():
-        cases = cases.filter(assigned_to_id=int(interrupter))
-    cases = list(cases.order_by("next_contact_due", "id")[:300])
+def _by_interrupter(active, today):
+    """Open, overdue and due cases per interrupter, for the table beside the worklist."""
     by_person = (
         active.values("assigned_to", "assigned_to__username", "assigned_to__first_name", "assigned_to__last_name")
         .annotate(n=Count("id"))
@@ -158,6 +144,26 @@ def follow_ups(request, view=None):
         }
         for row in by_person
     ]
+    return people
+
+
+@staff_required
+def follow_ups(request, view=None):
+    view = view or request.GET.get("view") or "due"
+    if view not in VIEWS or not _dvp_teams(request):
+        raise Http404
+    today = timezone.localdate()
+    active = (
+        _scoped(request, "follow_up_case")
+        .filter(team_id__in=_dvp_teams(request), status__in=ACTIVE_CASE)
+        .select_related("team", "assigned_to")
+    )
+    interrupter = request.GET.get("interrupter") or ""
+    cases = VIEWS[view](active, today)
+    if interrupter.isdigit():
+        cases = cases.filter(assigned_to_id=int(interrupter))
+    cases = list(cases.order_by("next_contact_due", "id")[:300])
+    people = _by_interrupter(active, today)
     rows = [
         {
             "case": c,
