@@ -219,9 +219,9 @@ class DevicePendingApproval(Forbidden):
 
     def __init__(self):
         super().__init__(
-            "device_pending_approval",
             "This phone is new for your account and waits for a program admin's approval. "
             "Ask your program admin, then sign in again.",
+            code="device_pending_approval",
         )
 
 

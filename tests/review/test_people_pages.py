@@ -3,9 +3,11 @@ shift logs, the review history and notice of a return, fix-and-resend on the aut
 worklists, and the wall (Django's test client; tests/review/test_people_browser.py drives Chromium)."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from incidents.models import FollowUpCase, Shift
@@ -357,7 +359,15 @@ def test_coordinator_sees_incidents_with_scene_responses(field):
 
 def test_macro_coordinator_sees_team_activity(field):
     coordinator = field.user("macro_coordinator", field.macro, None, Role.COORDINATOR)
-    sid, api = macro_shift(field)
+    # The page shows the last 7 days: a shift of yesterday (a fixed date would fall out of the window).
+    start = timezone.now().replace(microsecond=0) - timedelta(days=1)
+    sid, api = macro_shift(
+        field,
+        ended=False,
+        started_at=start.isoformat(),
+        ended_at=(start + timedelta(hours=8)).isoformat(),
+        status_timeline=[{"status": "en_route", "at": (start + timedelta(minutes=10)).isoformat()}],
+    )
     push(api, mutation(2, fields={**ON_VIEW, "shift": str(sid)}))
     client = signed_in(coordinator)
     assert client.get("/supervisor/")["Location"].endswith("/supervisor/activity/")
