@@ -110,3 +110,40 @@ class AccessLogMiddleware:
                 },
             )
         return response
+
+
+class PageLanguageMiddleware:
+    """English or Spanish on the people pages: the supervisor pages, the authenticator set-up and the admin.
+
+    `?lang=es` (or `en`) chooses and is remembered in Django's language cookie; otherwise the cookie, then the
+    browser's Accept-Language. The API is left alone: it answers in English, and the field app asks for its
+    labels with `?lang=` (fieldapp/views.py). The reports pages choose the same way (reports/pages.py).
+    """
+
+    PREFIXES = ("/supervisor/", "/account/", "/admin/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils import translation
+        from django.utils.cache import patch_vary_headers
+
+        if not request.path.startswith(self.PREFIXES):
+            return self.get_response(request)
+        wanted = request.GET.get("lang")
+        chosen = wanted in dict(settings.LANGUAGES)
+        language = wanted if chosen else translation.get_language_from_request(request)
+        if chosen and request.path.startswith("/admin/"):
+            # The admin reads every query parameter as a list filter: it never sees this one.
+            query = request.GET.copy()
+            query.pop("lang")
+            request.GET = query
+        with translation.override(language):
+            request.LANGUAGE_CODE = language
+            response = self.get_response(request)
+        if chosen:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+        response.headers.setdefault("Content-Language", language)
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        return response

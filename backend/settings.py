@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "backend.middleware.PageLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backend.middleware.SecurityHeadersMiddleware",
@@ -118,7 +119,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-# The field app (/app/) and its form descriptions speak English and Spanish.
+# The field app (/app/) and its form descriptions speak English and Spanish; so do the supervisor, reports,
+# authenticator and admin pages (backend/middleware.py::PageLanguageMiddleware).
 LANGUAGES = [("en", "English"), ("es", "Español")]
 TIME_ZONE = env.str("TIME_ZONE", default="America/Los_Angeles")
 USE_I18N = True

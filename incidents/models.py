@@ -8,6 +8,7 @@ lives in clean(); services call full_clean() before every write.
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import pgettext_lazy
 
 from backend import validators as v
 from records.base import SyncedRecord
@@ -44,7 +45,6 @@ CALLS_OFFERED = v.list_of(
 )
 
 
-
 class Shift(SyncedRecord):
     """A crew's shift log: unit, crew, status timeline and dispatch offers.
 
@@ -53,10 +53,11 @@ class Shift(SyncedRecord):
     """
 
     class ReviewStatus(models.TextChoices):
-        OPEN = "open", "Open"
-        SUBMITTED = "submitted", "Submitted for review"
-        RETURNED = "returned", "Returned with a comment"
-        APPROVED = "approved", "Approved (locked)"
+        # A context of their own: "Open" is also a follow-up case's status, and the reports count "Approved" logs.
+        OPEN = "open", pgettext_lazy("shift review", "Open")
+        SUBMITTED = "submitted", pgettext_lazy("shift review", "Submitted for review")
+        RETURNED = "returned", pgettext_lazy("shift review", "Returned with a comment")
+        APPROVED = "approved", pgettext_lazy("shift review", "Approved (locked)")
 
     call_sign = models.CharField(max_length=40, help_text="Vehicle or unit call sign.")
     crew = models.JSONField(

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -201,12 +201,18 @@ class MembershipInline(admin.StackedInline):  # stacked: a phone's width shows e
         return admin_program_ids(request) is None  # a role ends by unticking "active", which keeps its history
 
 
+# A device's state (a context of its own: the reports' "Approved" counts shift logs, in the plural).
+WAITING = pgettext_lazy("device status", "Waiting for approval")
+APPROVED = pgettext_lazy("device status", "Approved")
+REVOKED = pgettext_lazy("device status", "Revoked")
+
+
 class DeviceStatusFilter(admin.SimpleListFilter):
     title = _("status")
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return [("pending", _("Waiting for approval")), ("active", _("Approved")), ("revoked", _("Revoked"))]
+        return [("pending", WAITING), ("active", APPROVED), ("revoked", REVOKED)]
 
     def queryset(self, request, queryset):
         if self.value() == "pending":
@@ -448,10 +454,10 @@ class DeviceAdmin(ProgramScopedAdmin):
     @admin.display(description=_("status"))
     def status(self, obj):
         if obj.revoked_at:
-            return _("Revoked")
+            return REVOKED
         if obj.approved_at is None:
-            return _("Waiting for approval")
-        return _("Approved")
+            return WAITING
+        return APPROVED
 
     @admin.action(description=_("Approve (the person signs in on it again and it syncs)"))
     def approve(self, request, queryset):

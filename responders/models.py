@@ -25,6 +25,8 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["username"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
 
 
 class LoginFailure(models.Model):
@@ -36,16 +38,26 @@ class LoginFailure(models.Model):
     LOGIN_LOCKOUT_MAX_SECONDS); the count starts again when a lock expires, and a success forgets the row.
     """
 
-    key = models.CharField(max_length=64, unique=True, help_text="sha256 of username and client address.")
-    failures = models.PositiveIntegerField(default=0)
-    locks = models.PositiveIntegerField(default=0, help_text="Locks so far: each lasts twice the one before.")
-    locked_until = models.DateTimeField(null=True, blank=True)
-    last_failure_at = models.DateTimeField(null=True, blank=True)
+    key = models.CharField(_("key"), max_length=64, unique=True, help_text=_("sha256 of username and client address."))
+    failures = models.PositiveIntegerField(_("failures"), default=0)
+    locks = models.PositiveIntegerField(
+        _("locks"), default=0, help_text=_("Locks so far: each lasts twice the one before.")
+    )
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    last_failure_at = models.DateTimeField(_("last failure at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("login failure")
+        verbose_name_plural = _("login failures")
 
 
 class Organization(models.Model):
-    name = models.CharField(max_length=120)
-    slug = models.SlugField(unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), unique=True)
+
+    class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
 
     def __str__(self):
         return self.name
@@ -53,8 +65,8 @@ class Organization(models.Model):
 
 class Program(models.Model):
     class Code(models.TextChoices):
-        MACRO = "MACRO", "Mobile Assistance Community Responders of Oakland"
-        DVP = "DVP", "Department of Violence Prevention"
+        MACRO = "MACRO", _("Mobile Assistance Community Responders of Oakland")
+        DVP = "DVP", _("Department of Violence Prevention")
 
     class DevicePolicy(models.TextChoices):
         ADMIN_APPROVAL = "admin_approval", _("A program admin approves every new device")
@@ -63,11 +75,15 @@ class Program(models.Model):
             _("A code from the person's authenticator app approves it; otherwise a program admin"),
         )
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="programs")
-    code = models.CharField(max_length=16, choices=Code.choices)
-    name = models.CharField(max_length=120)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="programs", verbose_name=_("organization")
+    )
+    code = models.CharField(_("code"), max_length=16, choices=Code.choices)
+    name = models.CharField(_("name"), max_length=120)
     allow_person_names = models.BooleanField(
-        default=False, help_text="Whether records may carry real names of people contacted (default: pseudonyms only)."
+        _("allow names of people"),
+        default=False,
+        help_text=_("Whether records may carry real names of people contacted (default: pseudonyms only)."),
     )
     device_policy = models.CharField(
         _("new device policy"),
@@ -80,16 +96,18 @@ class Program(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "code"], name="program_code_unique_per_org")]
         ordering = ["organization_id", "code"]
+        verbose_name = _("program")
+        verbose_name_plural = _("programs")
 
     def __str__(self):
         return self.code
 
 
 class Team(models.Model):
-    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="teams")
-    name = models.CharField(max_length=120)
-    code = models.SlugField(max_length=40, help_text="Short unit, van or zone code, e.g. 'van-3'.")
-    is_active = models.BooleanField(default=True)
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="teams", verbose_name=_("program"))
+    name = models.CharField(_("name"), max_length=120)
+    code = models.SlugField(_("code"), max_length=40, help_text=_("Short unit, van or zone code, e.g. 'van-3'."))
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         constraints = [
@@ -98,17 +116,19 @@ class Team(models.Model):
             models.UniqueConstraint(fields=["id", "program"], name="team_id_program_unique"),
         ]
         ordering = ["program_id", "code"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
 
     def __str__(self):
         return f"{self.program.code}/{self.code}"
 
 
 class Role(models.TextChoices):
-    FIELD_RESPONDER = "field_responder", "Field responder"
-    COORDINATOR = "coordinator", "Coordinator"
-    SUPERVISOR = "supervisor", "Supervisor"
-    PROGRAM_ADMIN = "program_admin", "Program admin"
-    ANALYST = "analyst", "Analyst"
+    FIELD_RESPONDER = "field_responder", _("Field responder")
+    COORDINATOR = "coordinator", _("Coordinator")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    PROGRAM_ADMIN = "program_admin", _("Program admin")
+    ANALYST = "analyst", _("Analyst")
 
 
 class Membership(models.Model):
@@ -124,12 +144,16 @@ class Membership(models.Model):
     (migration 0006_membership_team_in_its_program).
     """
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="memberships")
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, blank=True, related_name="memberships")
-    role = models.CharField(max_length=32, choices=Role.choices)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("person"))
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("program")
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="memberships", verbose_name=_("team")
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         constraints = [
@@ -137,6 +161,8 @@ class Membership(models.Model):
                 fields=["user", "program"], condition=Q(is_active=True), name="one_active_role_per_program"
             ),
         ]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
 
     def __str__(self):
         where = self.team.code if self.team else _("whole program")
@@ -171,21 +197,27 @@ class Device(models.Model):
         ALLOWANCE = "allowance", _("One of the person's new devices allowed without approval")
         REGISTERED_BEFORE_POLICY = "before_policy", _("Registered before devices needed approval")
 
-    id = models.UUIDField(primary_key=True, help_text="Generated by the app on first launch.")
-    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="devices")
-    name = models.CharField(max_length=120, blank=True)
-    platform = models.CharField(max_length=40, blank=True)
-    app_version = models.CharField(max_length=40, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    id = models.UUIDField(primary_key=True, help_text=_("Generated by the app on first launch."))
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="devices", verbose_name=_("person"))
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    platform = models.CharField(_("platform"), max_length=40, blank=True)
+    app_version = models.CharField(_("app version"), max_length=40, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("revoked by")
+    )
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
-    approved_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    approved_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("approved by")
+    )
     approval = models.CharField(_("approved how"), max_length=16, choices=Approval.choices, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
 
     def __str__(self):
         return f"{self.name or self.id} ({self.user})"

@@ -10,6 +10,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
 
 from backend.errors import DomainError, RateLimited
 
@@ -17,12 +18,12 @@ from . import services
 
 # What the forms say for each refusal (the API gives the same codes).
 MESSAGES = {
-    "invalid_credentials": "Wrong username or password.",
-    "otp_required": "Enter the code from your authenticator app.",
-    "otp_invalid": "That code is not valid.",
-    "account_locked": "Too many failed attempts; try again later.",
-    "rate_limited": "Too many sign-in attempts; wait and try again.",
-    "user_inactive": "This account is deactivated.",
+    "invalid_credentials": _("Wrong username or password."),
+    "otp_required": _("Enter the code from your authenticator app."),
+    "otp_invalid": _("That code is not valid."),
+    "account_locked": _("Too many failed attempts; try again later."),
+    "rate_limited": _("Too many sign-in attempts; wait and try again."),
+    "user_inactive": _("This account is deactivated."),
 }
 
 
@@ -42,7 +43,7 @@ class ServiceBackend(ModelBackend):
 
 class SignInForm(AuthenticationForm):
     otp = forms.CharField(
-        label="Code from your authenticator app",
+        label=_("Code from your authenticator app"),
         required=False,
         max_length=12,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),

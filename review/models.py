@@ -6,13 +6,14 @@ after the log is resubmitted and approved.
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 
 class ShiftReview(models.Model):
     class Step(models.TextChoices):
-        SUBMIT = "submit", "Submitted"
-        APPROVE = "approve", "Approved and locked"
-        RETURN = "return", "Returned to the crew"
+        SUBMIT = "submit", pgettext_lazy("shift review", "Submitted")
+        APPROVE = "approve", pgettext_lazy("shift review", "Approved and locked")
+        RETURN = "return", pgettext_lazy("shift review", "Returned to the crew")
 
     id = models.BigAutoField(primary_key=True)
     shift = models.ForeignKey("incidents.Shift", on_delete=models.CASCADE, related_name="reviews")
