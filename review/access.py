@@ -7,7 +7,6 @@ for them. An object outside the reader's teams is a 404, as in the API: its page
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -15,7 +14,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
 
 from backend.errors import DomainError, Forbidden, NotFound, http_status
 from responders import selectors
@@ -55,14 +53,8 @@ def _guard(view, need_review):
             # A crew member or an analyst: a page that says where to go, not an API error.
             return render(request, "review/not_supervisor.html", status=403)
         try:
-            language = _language(request)
-            with translation.override(language):
-                response = view(request, *args, **kwargs)
-                if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-                    response.render()
-            if request.GET.get("lang") == language:
-                response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
-            return response
+            # The language (?lang=, the cookie, the browser's) is chosen by backend/middleware.py for all pages.
+            return view(request, *args, **kwargs)
         except DomainError as exc:
             # Outside the reader's scope (or role): the same answers as for a missing object, not a redirect.
             if isinstance(exc, NotFound):
@@ -75,14 +67,6 @@ def _guard(view, need_review):
             return redirect(request.META.get("HTTP_REFERER") or "supervisor-home")
 
     return wrapped
-
-
-def _language(request):
-    """English or Spanish: ?lang= (remembered in Django's language cookie), else the cookie or the browser's."""
-    wanted = request.GET.get("lang")
-    if wanted in dict(settings.LANGUAGES):
-        return wanted
-    return translation.get_language_from_request(request)
 
 
 def supervisor_required(view):

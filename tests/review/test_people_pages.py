@@ -453,3 +453,29 @@ def test_an_api_replay_refused_again_still_names_its_author(field):
     )
     replay = Mutation.objects.exclude(pk=bad["mutation_id"]).get(record_id=bad["id"])
     assert (replay.status, replay.user, replay.replayed_by) == ("rejected", field.responder, field.supervisor)
+
+
+def test_review_states_history_and_header_in_spanish(field):
+    """The review state, each step of the review history and the shared header follow the page's language."""
+    sid, api = macro_shift(field)
+    api.post(f"/api/v1/shifts/{sid}/submit")
+    client = signed_in(field.supervisor)
+    client.post(f"/supervisor/shifts/{sid}/return", {"comment": "Falta el número CAD."})
+    api.post(f"/api/v1/shifts/{sid}/submit")
+    body = client.get(f"/supervisor/shifts/{sid}/", {"lang": "es"}).content.decode()
+    assert "Enviado para revisión</span>" in body  # the state
+    for step in ("<strong>Enviado</strong>", "<strong>Devuelto al equipo</strong>"):  # the history
+        assert step in body
+    assert "Submitted" not in body and "Returned to the crew" not in body
+    # The header: sections, the authenticator link, signing out, the title.
+    for text in ("Hoy</a>", "Cuarentena</a>", "Aplicación de autenticación</a>", "Cerrar sesión de", "· Registros de campo</title>"):
+        assert text in body, text
+    assert "Authenticator app" not in body
+    home = client.get("/supervisor/").content.decode()
+    assert "Enviado para revisión" in home  # the latest shift logs, in the remembered language
+    # The sign-in page and the not-for-your-role page speak the browser's language.
+    login = Client().get("/supervisor/login/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "<h1>Iniciar sesión</h1>" in login and "Contraseña" in login and "Sign in" not in login
+    crew = signed_in(field.responder).get("/supervisor/", HTTP_ACCEPT_LANGUAGE="es")
+    assert crew.status_code == 403 and "Abrir la aplicación de campo" in crew.content.decode()
+    assert "Registros de campo de Oakland" in crew.content.decode()
