@@ -400,3 +400,27 @@ def test_the_metrics_need_their_own_token(world, settings):
             for answer in answers:
                 assert answer.status_code == expected, (who, answer.status_code)
                 assert b"sync_" not in answer.content
+
+
+def test_docs_security_states_the_real_size_of_the_matrix():
+    """docs/security.md quotes the matrix's size in two places; both must be what this module and the record-API
+    matrix really generate from the URL configuration (they went stale once: 56 pairs were documented, not 67)."""
+    from django.conf import settings
+
+    from tests.incidents import test_records_api as records
+
+    text = (settings.BASE_DIR / "docs" / "security.md").read_text()
+    pairs, callers, cells = len(ROUTES), len(CALLERS), len(ROUTES) * len(CALLERS)
+    record_routes = sum(1 for path in routes() if is_record_route(path))
+    types, ops = len(records.MACRO_TYPES | records.DVP_TYPES), 5
+    record_cells = types * ops * len(records.CALLERS)
+    expected = [
+        f"{pairs} route-method pairs × {callers} kinds of caller = {cells} cells",
+        f"the {record_routes} record routes: {types} record types × {ops} operations × "
+        f"{len(records.CALLERS)} kinds of caller = {record_cells} cells",
+        f"{cells} cells over every non-record endpoint ({pairs} route-method pairs × {callers} callers) plus "
+        f"{record_cells} record-API",
+    ]
+    flat = " ".join(text.split())
+    missing = [sentence for sentence in expected if sentence not in flat]
+    assert not missing, f"docs/security.md should say: {missing}"
