@@ -216,7 +216,6 @@ def web_login(*, username, password, otp=None, request=None):
 
 
 class DevicePendingApproval(Forbidden):
-
     def __init__(self):
         super().__init__(
             "This phone is new for your account and waits for a program admin's approval. "
@@ -249,28 +248,28 @@ def _admit_device(device, user, otp_device, created, now, request):
     ):
         how = Device.Approval.ALLOWANCE
     if how is None:
-        audit_record(
-            action=AuditEvent.Action.DEVICE_PENDING,
-            actor=user,
-            device=device,
-            object_type="device",
-            object_id=device.pk,
-            request=request,
-            new_device=created,
-        )
+        _audit_device(AuditEvent.Action.DEVICE_PENDING, device=device, actor=user, request=request, new_device=created)
         return False
     device.approved_at, device.approval = now, how
     device.save(update_fields=["approved_at", "approval"])
+    _audit_device(AuditEvent.Action.DEVICE_APPROVED, device=device, actor=user, request=request, approval=how)
+    return True
+
+
+def _audit_device(action, *, device, actor, request, **detail):
+    """One event about a phone, filed under its owner's program (when they have exactly one), so the program's
+    admins find it in their audit trail beside the approval queue they work from."""
+    programs = {m.program for m in memberships_for(device.user)}
     audit_record(
-        action=AuditEvent.Action.DEVICE_APPROVED,
-        actor=user,
+        action=action,
+        actor=actor,
         device=device,
+        program=programs.pop() if len(programs) == 1 else None,
         object_type="device",
         object_id=device.pk,
         request=request,
-        approval=how,
+        **detail,
     )
-    return True
 
 
 def auth_login(*, username, password, device_id, device_name="", platform="", app_version="", otp=None, request=None):
@@ -395,14 +394,7 @@ def device_revoke(*, device, actor, request=None):
         TokenFamily.objects.filter(device=device, revoked_at__isnull=True).update(
             revoked_at=now, revoked_reason="device_revoked"
         )
-        audit_record(
-            action=AuditEvent.Action.DEVICE_REVOKED,
-            actor=actor,
-            device=device,
-            object_type="device",
-            object_id=device.pk,
-            request=request,
-        )
+        _audit_device(AuditEvent.Action.DEVICE_REVOKED, device=device, actor=actor, request=request)
     device.refresh_from_db()
     return device
 
@@ -433,12 +425,10 @@ def device_approve(*, device, actor, request=None):
             approved_at=now, approved_by=actor, approval=Device.Approval.ADMIN
         )
         if updated:
-            audit_record(
-                action=AuditEvent.Action.DEVICE_APPROVED,
-                actor=actor,
+            _audit_device(
+                AuditEvent.Action.DEVICE_APPROVED,
                 device=device,
-                object_type="device",
-                object_id=device.pk,
+                actor=actor,
                 request=request,
                 approval=Device.Approval.ADMIN,
             )

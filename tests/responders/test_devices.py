@@ -5,11 +5,12 @@ approves it, or one of the new phones an admin allowed for the person is used.""
 import uuid
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from responders.models import Device, Program, TokenFamily
+from responders.models import Device, Program, TokenFamily, User
 from responders.services import device_approve, device_revoke, devices_allow
 from tests.support import issue_access_token, pull
 
@@ -121,3 +122,34 @@ def test_a_person_in_two_programs_gets_the_stricter_policy(field):
 
     Membership.objects.create(user=both, program=field.macro, team=field.team_a, role="field_responder")
     assert device_policy_for(both) == Program.DevicePolicy.ADMIN_APPROVAL
+
+
+def test_every_device_event_is_filed_under_its_owners_program(field, person):
+    """Pending, approved (by an admin or by an allowance at sign-in) and revoked: one audit helper, and each event
+    lands in the program's trail, so a program admin reading /admin/audit/ sees their queue's history. Before,
+    the four calls were written out twice over with no program, and the program's admins saw none of them."""
+    admin = field.user("macro_admin", field.macro, None, "program_admin")
+    pending = uuid.uuid4()
+    login(person, pending)
+    device_approve(device=Device.objects.get(pk=pending), actor=admin)
+    devices_allow(user=person, count=1, actor=admin)
+    allowed = uuid.uuid4()
+    assert login(person, allowed).status_code == 200
+    device_revoke(device=Device.objects.get(pk=allowed), actor=admin)
+    events = AuditEvent.objects.filter(object_type="device").order_by("id")
+    assert [(e.action, e.object_id, e.program) for e in events] == [
+        (AuditEvent.Action.DEVICE_PENDING, str(pending), field.macro),
+        (AuditEvent.Action.DEVICE_APPROVED, str(pending), field.macro),
+        (AuditEvent.Action.DEVICE_APPROVED, str(allowed), field.macro),
+        (AuditEvent.Action.DEVICE_REVOKED, str(allowed), field.macro),
+    ]
+    assert [e.detail.get("approval") for e in events if e.action == AuditEvent.Action.DEVICE_APPROVED] == [
+        Device.Approval.ADMIN,
+        Device.Approval.ALLOWANCE,
+    ]
+    # The program admin's audit list in the admin shows them.
+    User.objects.filter(pk=admin.pk).update(is_staff=True)
+    client = Client()
+    client.force_login(admin)
+    listing = client.get("/admin/audit/auditevent/", {"action": "auth.device_approved"}).content.decode()
+    assert "2 audit events" in listing and listing.count("Device approved") >= 2
