@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AlterModelOptions(
             name="auditevent",
-            options={"ordering": ["-at", "-id"], "verbose_name": "audit event", "verbose_name_plural": "audit trail"},
+            options={"ordering": ["-at", "-id"], "verbose_name": "audit event", "verbose_name_plural": "audit events"},
         ),
         migrations.AlterField(
             model_name="auditevent",

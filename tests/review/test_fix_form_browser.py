@@ -93,7 +93,7 @@ def test_the_spanish_pages_at_375_and_1280(tfield, live_server, browser):
             page.goto(f"{live_server.url}{path}?lang=es")
             page.get_by_text(text).first.wait_for()
             assert page.locator("html").get_attribute("lang") == "es"
-            if path.startswith("/supervisor/") or path.startswith("/account/"):
+            if path.startswith(("/supervisor/", "/account/")):
                 assert "Cerrar sesión" in page.content(), path
                 assert fits(page), (path, width)
             shot(page, f"{name}-{width}")

@@ -468,7 +468,13 @@ def test_review_states_history_and_header_in_spanish(field):
         assert step in body
     assert "Submitted" not in body and "Returned to the crew" not in body
     # The header: sections, the authenticator link, signing out, the title.
-    for text in ("Hoy</a>", "Cuarentena</a>", "Aplicación de autenticación</a>", "Cerrar sesión de", "· Registros de campo</title>"):
+    for text in (
+        "Hoy</a>",
+        "Cuarentena</a>",
+        "Aplicación de autenticación</a>",
+        "Cerrar sesión de",
+        "· Registros de campo</title>",
+    ):
         assert text in body, text
     assert "Authenticator app" not in body
     home = client.get("/supervisor/").content.decode()
