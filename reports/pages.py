@@ -96,43 +96,32 @@ def reports_required(view):
     return wrapped
 
 
+def _counted(kind, program, team_ids):
+    """[(queryset, time field)]: the records a report of this kind counts, and the time that places each one in a
+    period (engagements by arrival at the server, scene responses by their incident, follow-ups by opening)."""
+    base = {"program": program, "team_id__in": team_ids, "deleted_at__isnull": True}
+    if kind == "engagements":
+        return [(Engagement.objects.filter(**base), "server_received_at")]
+    return [
+        (SceneResponse.objects.filter(**base), "incident__occurred_at"),
+        (FollowUpCase.objects.filter(**base), "server_received_at"),
+    ]
+
+
 def _has_data(kind, program, team_ids, start, end):
     lo, hi = selectors.period_bounds(start, end)
-    if kind == "engagements":
-        return Engagement.objects.filter(
-            program=program,
-            team_id__in=team_ids,
-            deleted_at__isnull=True,
-            server_received_at__gte=lo,
-            server_received_at__lt=hi,
-        ).exists()
-    return (
-        SceneResponse.objects.filter(
-            program=program,
-            team_id__in=team_ids,
-            deleted_at__isnull=True,
-            incident__occurred_at__gte=lo,
-            incident__occurred_at__lt=hi,
-        ).exists()
-        or FollowUpCase.objects.filter(
-            program=program,
-            team_id__in=team_ids,
-            deleted_at__isnull=True,
-            server_received_at__gte=lo,
-            server_received_at__lt=hi,
-        ).exists()
+    return any(
+        qs.filter(**{f"{when}__gte": lo, f"{when}__lt": hi}).exists() for qs, when in _counted(kind, program, team_ids)
     )
 
 
 def _newest_day(kind, program, team_ids):
     """The local day of the newest record a report counts, or None."""
-    if kind == "engagements":
-        qs = Engagement.objects.filter(program=program, team_id__in=team_ids, deleted_at__isnull=True)
-        moment = qs.order_by("-server_received_at").values_list("server_received_at", flat=True).first()
-    else:
-        qs = SceneResponse.objects.filter(program=program, team_id__in=team_ids, deleted_at__isnull=True)
-        moment = qs.order_by("-incident__occurred_at").values_list("incident__occurred_at", flat=True).first()
-    return timezone.localtime(moment).date() if moment else None
+    moments = [
+        qs.order_by(f"-{when}").values_list(when, flat=True).first() for qs, when in _counted(kind, program, team_ids)
+    ]
+    moments = [m for m in moments if m is not None]
+    return timezone.localtime(max(moments)).date() if moments else None
 
 
 def _preset_bounds(preset, today):

@@ -1,10 +1,16 @@
 """The report pages without a browser: every table's CSV, the walls, words and plurals, Spanish."""
 
+import uuid
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from audit.models import AuditEvent
+from incidents.models import FollowUpCase
 from reports.pages import adjustment_text
+from tests.support import mutation, push
 
 MACRO_TABLES = ["summary", "origins", "over-time", "team-month", "needs", "services", "shifts"]
 DVP_TABLES = ["summary", "arrival", "responses-per-incident", "shifts"]
@@ -106,3 +112,20 @@ def test_the_period_menu_and_the_dates_each_win_when_changed(field):
     )
     body = dates.content.decode()
     assert f'name="start" type="date" value="{start}"' in body and '<option value="custom" selected>' in body
+
+
+def test_dvp_default_period_finds_the_newest_month_of_follow_ups_alone(field):
+    """With nothing in the last 30 days, the page opens on the newest month holding anything the report counts.
+    DVP counts follow-ups opened as well as scene responses; the newest month was looked for among scene
+    responses only, so a team whose last work was a follow-up opened on an empty 30 days."""
+    case = uuid.uuid4()
+    push(
+        field.api(field.interrupter),
+        mutation(1, type_="follow_up_case", record_id=case, fields={"persons": [{"alias": "Cousin"}]}),
+    )
+    opened = timezone.now() - timedelta(days=75)
+    FollowUpCase.objects.filter(pk=case).update(server_received_at=opened)
+    body = signed_in(field.dvp_analyst).get("/reports/", {"program": "DVP"}).content.decode()
+    first = timezone.localtime(opened).date().replace(day=1)
+    assert f'name="start" type="date" value="{first.isoformat()}"' in body
+    assert '<option value="custom" selected>' in body
