@@ -38,13 +38,13 @@ def _describe(mutation, user, people, titles):
         "type_label": labels.type_label(mutation.record_type),
         "title": titles.get(str(mutation.record_id)) or labels.record_title(mutation.record_type, fields),
         "sent": labels.rows(mutation.record_type, fields, people, titles),
-        "message": result.get("message") or mutation.get_status_display(),
+        "message": _server_words(result.get("message")) or mutation.get_status_display(),
         "code": mutation.reason_code,
         "field_errors": [
             {
                 "name": name,
                 "label": labels.field_label(mutation.record_type, name),
-                "messages": [e.get("message") or e.get("code") for e in errs if isinstance(e, dict)],
+                "messages": [_server_words(e.get("message")) or e.get("code") for e in errs if isinstance(e, dict)],
             }
             for name, errs in errors.items()
             if isinstance(errs, list)
@@ -54,6 +54,12 @@ def _describe(mutation, user, people, titles):
         "fields": fields,
         "errors": errors,
     }
+
+
+def _server_words(message):
+    """The server's stored message in the page's language where a catalogue has it (the form description's rule
+    messages, such as "A 911 dispatch needs its CAD number.", are translated in fieldapp/locale); else as stored."""
+    return _(message) if isinstance(message, str) and message else message
 
 
 def _refs(mutation):
@@ -90,7 +96,7 @@ def form_fields(mutation, item, titles=None, user=None):
         field = {
             **f,
             "input_name": f"f_{name}",
-            "errors": [e.get("message") for e in item["errors"].get(name, []) if isinstance(e, dict)],
+            "errors": [_server_words(e.get("message")) for e in item["errors"].get(name, []) if isinstance(e, dict)],
             "value": item["fields"].get(name),
         }
         _prepare_input(field, mutation, titles or {}, user)

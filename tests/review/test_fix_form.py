@@ -124,3 +124,12 @@ def test_a_shift_timeline_row_and_its_crew_as_checkboxes(field):
         ("en_route", parse_datetime("2026-11-24T07:10:00-08:00")),
         ("on_scene", parse_datetime("2026-11-24T07:40:00-08:00")),
     ]
+
+
+def test_the_fix_form_in_spanish_with_the_servers_messages(field, rejected_with_lists):
+    mid, _ = rejected_with_lists
+    form = signed_in(field.supervisor).get(f"/supervisor/quarantine/{mid}/", {"lang": "es"}).content.decode()
+    assert "Algunos campos no son válidos." in form  # the server's stored message, in the page's language
+    assert "Un despacho del 911 necesita su número CAD." in form  # the rule's message, beside its field
+    assert "Personas contactadas, fila 1" in form and "Agregar una fila: Personas contactadas" in form
+    assert "Quitar esta fila" in form and "Some fields are not valid." not in form
