@@ -78,7 +78,24 @@ def _column_value(field: Field[Any, Any]) -> Callable[[Model], Any]:
         return lambda obj: _aware(field, getattr(obj, attname))
     if kind is models.JSONField and field.encoder is None:  # type: ignore[attr-defined]
         return lambda obj: _json(field, getattr(obj, attname))
+    if kind is models.GenericIPAddressField:
+        return _memoized(field)
     return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
+
+
+def _memoized(field: Field[Any, Any]) -> Callable[[Model], Any]:
+    """Django's preparation of a value that repeats across the rows (a push's audit events share one client
+    address), computed once per value in this insert."""
+    prepared: dict[Any, Any] = {}
+    attname = field.attname
+
+    def value(obj: Model) -> Any:
+        raw = getattr(obj, attname)
+        if raw not in prepared:
+            prepared[raw] = field.get_db_prep_save(raw, connection)
+        return prepared[raw]
+
+    return value
 
 
 def _aware(field: Field[Any, Any], value: Any) -> Any:

@@ -8,6 +8,7 @@ import json
 import threading
 from typing import Any
 
+import orjson
 from django.core.exceptions import ValidationError
 from django.db import models
 from rest_framework import serializers
@@ -21,7 +22,6 @@ from .validation import compile_plan, fast_parse
 # query each one again. Primary-key uniqueness is checked explicitly before an insert; other unique
 # constraints are still validated (validate_constraints) and guarded by the database.
 SERVER_SET = ("program", "team", "created_by", "created_on_device", "updated_by")
-
 
 
 def canonical(spec, name, value):
@@ -58,8 +58,22 @@ def snapshot(spec, instance, loaded=False):
             data[name] = raw
         else:
             value = serializer_field.to_representation(raw)
-            data[name] = value if type(value) in _JSON_SCALARS else json.loads(json.dumps(value, default=str))
+            data[name] = value if type(value) in _JSON_SCALARS else json_copy(value)
     return data
+
+
+# What json.dumps(default=str) writes: non-string keys as strings, datetimes and dataclasses through str().
+_AS_JSON_DUMPS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def json_copy(value):
+    """A fresh copy of a value as JSON has it: json.loads(json.dumps(value, default=str)), through orjson (the
+    same values; non-string keys become strings as json.dumps writes them) where orjson can write the value
+    (it cannot integers beyond 64 bits: those take the standard library)."""
+    try:
+        return orjson.loads(orjson.dumps(value, default=str, option=_AS_JSON_DUMPS))
+    except TypeError:
+        return json.loads(json.dumps(value, default=str))
 
 
 _SNAPSHOT_PLANS: dict[str, tuple[tuple[str, str, bool, bool, Any], ...]] = {}
@@ -212,4 +226,3 @@ def _drf_to_django(errors):
         items = errs if isinstance(errs, list) else [errs]
         out[name] = [ValidationError(str(e), code=getattr(e, "code", "invalid")) for e in items]
     return ValidationError(out)
-
