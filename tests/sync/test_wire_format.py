@@ -20,6 +20,7 @@ from rest_framework.renderers import JSONRenderer
 from records import wire
 from records.registry import get_spec, ordered_specs
 from records.wire import snapshot, to_wire
+from records.wire_rows import wire_rows
 from records.writes import WriteContext, record_create
 from responders.models import User
 
@@ -150,6 +151,33 @@ def test_every_record_type_has_the_same_wire_form_as_before(field):
     for spec, instance in fresh:
         assert_same_wire(spec, instance, field.coordinator, loaded=False)
         assert snapshot(spec, instance) == reference_snapshot(spec, instance)
+
+
+def test_pull_rows_have_the_wire_form_of_to_wire(field):
+    """A pull page is built from database rows (records/wire_rows.py), not model instances: every record type,
+    every reader (restricted fields hidden as to_wire hides them), deleted records and awkward values alike."""
+    call_command("load_demo_data", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    edge_records(field)
+    spec = get_spec("engagement")
+    gone = spec.model._base_manager.order_by("pk").first()
+    spec.model._base_manager.filter(pk=gone.pk).update(deleted_at=timezone.now())
+    readers = [field.responder, field.coordinator, field.interrupter, *User.objects.filter(username__contains="_")]
+    for spec in ordered_specs():
+        instances = list(spec.model._base_manager.select_related("program").order_by("pk"))
+        assert instances, spec.name
+        for user in readers:
+            rows = wire_rows(spec, spec.model._base_manager.order_by("pk"), user)
+            assert [r.pk for r in rows] == [i.pk for i in instances]
+            for row, instance in zip(rows, instances, strict=True):
+                expected = to_wire(spec, instance, user, loaded=True)
+                assert rendered(row.record) == rendered(expected), (spec.name, instance.pk, user)
+                assert json.dumps(row.record) == json.dumps(expected)
+                assert (row.version, row.team_id, row.program_id) == (
+                    instance.version,
+                    instance.team_id,
+                    instance.program_id,
+                )
+                assert row.deleted == (instance.deleted_at is not None)
 
 
 def test_a_snapshot_shares_no_value_with_its_record(field):
