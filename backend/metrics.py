@@ -24,6 +24,12 @@ from .errors import error_body
 
 logger = logging.getLogger(__name__)
 
+RECORD_INPUT_VALIDATIONS = Counter(
+    "record_input_validations_total",
+    "Record values validated, by path: compiled (records/validation.py) or serializer (the DRF input serializer:"
+    " a value or rule the compiled validator leaves to it, and every rejection).",
+    ["path"],
+)
 CELERY_TASKS = Counter("celery_tasks_total", "Celery tasks finished, by task name and outcome.", ["task", "outcome"])
 
 

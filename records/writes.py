@@ -24,6 +24,7 @@ from .access import check_references, check_restricted, resolve_team, scoped_que
 from .bulk import insert_many
 from .changes import record_change_rows, write_changes
 from .models import Amendment, Change, Conflict, RecordVersion
+from .read_ahead import ReadAhead
 from .registry import Policy
 from .wire import SERVER_SET, canonical, parse_fields, snapshot
 
@@ -72,6 +73,8 @@ class DeferredWrites:
     # Mutation rows this push has settled and not yet written: a later mutation's merge base reads its device's
     # own earlier edits from them.
     mutations: list = field(default_factory=list)
+    # What the push read ahead for its updates and deletes (records/read_ahead.py), or None.
+    ahead: ReadAhead | None = None
 
     def mark(self):
         return len(self.versions), len(self.changes), len(self.events)
@@ -102,9 +105,6 @@ class WriteResult:
     merged_fields: list = field(default_factory=list)
     conflicts: list = field(default_factory=list)
     amendment: object = None
-
-
-
 
 
 def _stamp(instance, ctx, now):
@@ -286,7 +286,13 @@ def id_taken_error(spec, user, record_id):
 
 def _version_row(ctx, record_id, version):
     pending = ctx.deferred.pending_version(record_id, version) if ctx.deferred is not None else None
-    return pending or RecordVersion.objects.filter(record_id=record_id, version=version).first()
+    if pending is not None:
+        return pending
+    ahead = ctx.deferred.ahead if ctx.deferred is not None else None
+    stored = ahead.version(record_id, version) if ahead is not None else False
+    if stored is not False:
+        return stored
+    return RecordVersion.objects.filter(record_id=record_id, version=version).first()
 
 
 @dataclass
@@ -302,12 +308,13 @@ class _Later:
 
 def _versions_after(ctx, record_id, version):
     """The versions of a record after `version`, oldest first: those already written and those of this push."""
-    later = {
-        row["version"]: _Later(**row)
-        for row in RecordVersion.objects.filter(record_id=record_id, version__gt=version).values(
+    ahead = ctx.deferred.ahead if ctx.deferred is not None else None
+    stored = ahead.versions_after(record_id, version) if ahead is not None else None
+    if stored is None:
+        stored = RecordVersion.objects.filter(record_id=record_id, version__gt=version).values(
             "version", "device_id", "mutation_id", "changed_fields", "author_id"
         )
-    }
+    later = {row["version"]: _Later(**row) for row in stored}
     if ctx.deferred is not None:
         for row in ctx.deferred.pending_versions_after(record_id, version):
             later[row.version] = _Later(row.version, row.device_id, row.mutation_id, row.changed_fields, row.author_id)

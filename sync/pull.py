@@ -24,7 +24,7 @@ from audit.services import audit_record
 from backend.errors import DomainError, Gone
 from records.models import Change
 from records.registry import get_spec, ordered_specs
-from records.wire import to_wire
+from records.wire_rows import wire_rows
 from responders import selectors
 from sync.changes import MAX_ID, held_back, horizon, logger, read_changes, stable_horizon
 from sync.models import DeviceSyncState, SyncHorizon
@@ -141,15 +141,9 @@ def _backfill(user, fill, limit):
         if fill["after"]:
             qs = qs.filter(pk__gt=uuid.UUID(fill["after"]))
         want = limit - len(changes)
-        rows = list(qs.select_related("program").order_by("pk")[:want])
+        rows = wire_rows(spec, qs.order_by("pk")[:want], user)
         changes.extend(
-            {
-                "type": spec.name,
-                "id": str(r.pk),
-                "op": "upsert",
-                "version": r.version,
-                "record": to_wire(spec, r, user, loaded=True),
-            }
+            {"type": spec.name, "id": r.record["id"], "op": "upsert", "version": r.version, "record": r.record}
             for r in rows
         )
         if len(rows) < want:
@@ -185,8 +179,8 @@ def _stream(user, teams, position, limit):
     current = {}
     for type_name, ids in by_type.items():
         spec = get_spec(type_name)
-        for record in spec.model._base_manager.filter(pk__in=ids).select_related("program"):
-            current[(type_name, record.pk)] = (spec, record)
+        for record in wire_rows(spec, spec.model._base_manager.filter(pk__in=ids), user):
+            current[(type_name, record.pk)] = record
     team_set = set(teams)
     changes, emitted = [], set()
     for row in rows:
@@ -194,26 +188,20 @@ def _stream(user, teams, position, limit):
         if key in emitted:
             continue
         emitted.add(key)
-        spec, record = current.get(key, (None, None))
-        changes.append(_change_for(user, row[1], key[1], spec, record, team_set))
+        changes.append(_change_for(row[1], key[1], current.get(key), team_set))
     return changes, new_position, has_more, behind
 
 
-def _change_for(user, type_name, record_id, spec, record, team_set):
+def _change_for(type_name, record_id, record, team_set):
     """What the device should do now, from the record's current state (not from the stale change row)."""
     base = {"type": type_name, "id": str(record_id)}
     if record is None:
         return {**base, "op": Change.Op.DELETE, "version": None}
     if record.team_id not in team_set:
         return {**base, "op": Change.Op.REMOVE, "version": record.version}
-    if record.deleted_at is not None:
+    if record.deleted:
         return {**base, "op": Change.Op.DELETE, "version": record.version}
-    return {
-        **base,
-        "op": Change.Op.UPSERT,
-        "version": record.version,
-        "record": to_wire(spec, record, user, loaded=True),
-    }
+    return {**base, "op": Change.Op.UPSERT, "version": record.version, "record": record.record}
 
 
 def _as_uuid(value):

@@ -1,12 +1,17 @@
+from typing import Any, cast
+
 from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from backend.errors import DomainError, Unavailable, error_body
+from backend.renderers import SyncJSONRenderer
 from backend.throttling import ScopedRateThrottle
 from records.models import Amendment, Conflict
 from responders import selectors
@@ -115,9 +120,16 @@ class PushView(APIView):
         return Response({"protocol": version, **outcome, "server_time": timezone.now().isoformat()})
 
 
+# The configured renderers but DRF's JSON one (the browsable API where DEBUG adds it); resolved classes at run time.
+OTHER_RENDERERS: list[Any] = [
+    r for r in cast(list[Any], api_settings.DEFAULT_RENDERER_CLASSES) if r is not JSONRenderer
+]
+
+
 class PullView(APIView):
     """Changes in your scope since your cursor, a page at a time (see docs/sync-protocol.md)."""
 
+    renderer_classes = [SyncJSONRenderer, *OTHER_RENDERERS]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "sync"
 

@@ -10,6 +10,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from incidents.choices import Origin
 from incidents.models import Engagement
 from records.bulk import insert_many
 from records.models import RecordVersion
@@ -177,3 +178,54 @@ def test_generated_ids_must_be_all_or_nothing(field):
     ]
     with pytest.raises(ValueError):
         insert_many(AuditEvent, rows)
+
+
+def test_values_django_converts_are_stored_as_django_stores_them(field):
+    """insert_many writes most attributes as they are; the values Django would convert (a naive datetime, made
+    aware in the default zone; a JSON None, which is SQL NULL; integer keys and integers beyond 64 bits in JSON;
+    a choice given as its enum member) are stored exactly as bulk_create stores them."""
+    device = field.device(field.responder)
+    naive = timezone.make_naive(timezone.now() - timedelta(hours=3))  # the default zone's wall time
+
+    def engagements(arm):
+        return [
+            Engagement(
+                id=uuid.uuid4(),
+                program=field.macro,
+                team=field.team_a,
+                created_by=field.responder,
+                created_on_device=device,
+                updated_by=field.responder,
+                origin=Origin.ON_VIEW if i else "on_view",
+                on_scene_at=naive,
+                supplies={1: i, "big": 2**70},
+                server_received_at=naive,
+                server_updated_at=timezone.now(),
+            )
+            for i in range(2)
+        ]
+
+    with pytest.warns(RuntimeWarning):  # Django's warning for a naive datetime, from both arms
+        old, new = both_ways(Engagement, engagements)
+    assert new == old
+    assert new[0]["on_scene_at"] == timezone.make_aware(naive)
+    assert new[0]["supplies"] == {"1": 0, "big": 2**70}
+
+    naive_as_aware = timezone.make_aware(naive)
+
+    def versions(arm):
+        return [
+            AuditEvent(
+                action=AuditEvent.Action.RECORD_CREATE,
+                actor=field.responder,
+                object_type="engagement",
+                object_id=f"{arm}-{i}",
+                detail={"none": None, "list": [None]},
+                at=naive_as_aware,
+            )
+            for i in range(2)
+        ]
+
+    by_object = lambda objs: {"object_id__in": [o.object_id for o in objs]}  # noqa: E731
+    old, new = both_ways(AuditEvent, versions, by_object, ignore=("object_id",))
+    assert new == old

@@ -20,6 +20,7 @@ from rest_framework.renderers import JSONRenderer
 from records import wire
 from records.registry import get_spec, ordered_specs
 from records.wire import snapshot, to_wire
+from records.wire_rows import wire_rows
 from records.writes import WriteContext, record_create
 from responders.models import User
 
@@ -152,6 +153,33 @@ def test_every_record_type_has_the_same_wire_form_as_before(field):
         assert snapshot(spec, instance) == reference_snapshot(spec, instance)
 
 
+def test_pull_rows_have_the_wire_form_of_to_wire(field):
+    """A pull page is built from database rows (records/wire_rows.py), not model instances: every record type,
+    every reader (restricted fields hidden as to_wire hides them), deleted records and awkward values alike."""
+    call_command("load_demo_data", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    edge_records(field)
+    spec = get_spec("engagement")
+    gone = spec.model._base_manager.order_by("pk").first()
+    spec.model._base_manager.filter(pk=gone.pk).update(deleted_at=timezone.now())
+    readers = [field.responder, field.coordinator, field.interrupter, *User.objects.filter(username__contains="_")]
+    for spec in ordered_specs():
+        instances = list(spec.model._base_manager.select_related("program").order_by("pk"))
+        assert instances, spec.name
+        for user in readers:
+            rows = wire_rows(spec, spec.model._base_manager.order_by("pk"), user)
+            assert [r.pk for r in rows] == [i.pk for i in instances]
+            for row, instance in zip(rows, instances, strict=True):
+                expected = to_wire(spec, instance, user, loaded=True)
+                assert rendered(row.record) == rendered(expected), (spec.name, instance.pk, user)
+                assert json.dumps(row.record) == json.dumps(expected)
+                assert (row.version, row.team_id, row.program_id) == (
+                    instance.version,
+                    instance.team_id,
+                    instance.program_id,
+                )
+                assert row.deleted == (instance.deleted_at is not None)
+
+
 def test_a_snapshot_shares_no_value_with_its_record(field):
     """A push keeps version snapshots until it ends: a later change to the instance must not reach them."""
     spec = get_spec("engagement")
@@ -175,3 +203,18 @@ def test_decimal_and_time_fields_keep_their_string_form(field):
     data = snapshot(spec, instance)
     assert data["latitude"] == reference_snapshot(spec, instance)["latitude"]
     assert isinstance(data["latitude"], str)
+
+
+def test_json_copy_is_the_standard_library_round_trip():
+    """snapshot's copy of list and object values: what json.loads(json.dumps(value, default=str)) returns."""
+    import datetime as dt
+
+    values = [
+        {"a": [1, 2.5, None, True, "é"], 3: {"x": []}, None: 1, 1.5: "f"},
+        [{"when": dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC), "day": dt.date(2026, 12, 1)}],
+        [2**70, {"big": -(2**65)}],
+        [uuid.UUID(int=5), Decimal("1.50"), {1, 2}],
+    ]
+    for value in values:
+        assert wire.json_copy(value) == json.loads(json.dumps(value, default=str))
+        assert json.dumps(wire.json_copy(value)) == json.dumps(json.loads(json.dumps(value, default=str)))

@@ -1,0 +1,312 @@
+"""A compiled validator for record input, built from the same rules as the input serializer.
+
+A push validates hundreds of mutations. Through the type's DRF input serializer (records/registry.py) each one
+costs a serializer re-arm, a Python call per field and a jsonschema walk of every list field, about half a
+millisecond. This module compiles, once per record type, a msgspec type from that serializer's fields: their
+types, lengths, choices and nullability, and the JSON schemas of the list fields (backend/validators.py),
+translated keyword by keyword. msgspec checks a record's values in C; what it cannot express (surrounding
+whitespace, which DRF would strip; timestamps; decimals; foreign keys) is finished in Python by the same DRF
+field methods the serializer would call.
+
+The serializer stays the one source of the rules and the one source of error messages: `fast_parse` returns
+the validated values only when it is certain the serializer would return exactly these values; for anything
+else (any value msgspec refuses, any rule it does not know) it returns None and the caller asks the serializer,
+which then accepts with its own values or rejects with its own errors. So a client sees the same answer either
+way; tests/records/test_validation.py checks, on inputs hypothesis generates, that whatever this accepts the
+serializer accepts with equal values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Union
+
+import msgspec
+from django.core import validators as django_validators
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import ISO_8601
+from rest_framework import fields as drf_fields
+from rest_framework import relations as drf_relations
+from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.serializers import Serializer
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
+
+from backend.validators import JSONShapeValidator
+
+# What the fast path takes as a timestamp or a date; anything else is left to the serializer's own parser.
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6}|\.\d{3})?(Z|[+-]\d{2}:\d{2})", re.ASCII)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+class Unsupported(Exception):
+    """A rule this module cannot compile: the field (or the type) is validated by the serializer alone."""
+
+
+class _Refer(Exception):
+    """A value the fast path is not certain about: the serializer decides."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Per record type: the msgspec type of its values, and per field a finishing step (or None)."""
+
+    struct: type
+    finish: dict[str, Callable[[Any], Any] | None]
+    order: tuple[str, ...]
+
+
+# --- JSON schema (the subset backend/validators.py writes) to msgspec types --------------------------------
+
+_SCHEMA_KEYWORDS = {
+    "type", "items", "maxItems", "uniqueItems", "enum", "maxLength", "pattern", "properties", "required",
+    "additionalProperties", "propertyNames", "minimum", "maximum", "format",
+}  # fmt: skip
+
+
+def schema_type(schema: dict[str, Any]) -> Any:
+    """The msgspec type accepting a subset of what `schema` accepts (jsonschema, draft 2020-12).
+
+    Where msgspec is stricter (an integer sent as 2.0, which JSON Schema calls an integer), the value is
+    referred to the serializer, which is never wrong. Keywords outside the subset raise Unsupported.
+    """
+    unknown = set(schema) - _SCHEMA_KEYWORDS
+    if unknown:
+        raise Unsupported(f"schema keywords {sorted(unknown)}")
+    kind = schema.get("type")
+    if "enum" in schema:
+        if not all(isinstance(v, str) for v in schema["enum"]) or kind not in (None, "string"):
+            raise Unsupported("enum of non-strings")
+        return Literal[tuple(schema["enum"])]
+    if kind == "string":
+        meta = {"max_length": schema.get("maxLength"), "pattern": schema.get("pattern")}
+        return _annotated(str, meta)
+    if kind == "integer":
+        return _annotated(int, {"ge": schema.get("minimum"), "le": schema.get("maximum")})
+    if kind == "array":
+        item = schema_type(schema.get("items", {"type": "string"})) if "items" in schema else Any
+        return _annotated(list[item], {"max_length": schema.get("maxItems")})  # type: ignore[valid-type]
+    if kind == "object":
+        return _object_type(schema)
+    raise Unsupported(f"schema type {kind!r}")
+
+
+def _annotated(base: Any, meta: dict[str, Any]) -> Any:
+    meta = {k: v for k, v in meta.items() if v is not None}
+    return Annotated[base, msgspec.Meta(**meta)] if meta else base
+
+
+def _object_type(schema: dict[str, Any]) -> Any:
+    if "propertyNames" in schema:
+        names = schema["propertyNames"]
+        extra = schema.get("additionalProperties")
+        if set(names) != {"enum"} or not isinstance(extra, dict) or "properties" in schema:
+            raise Unsupported("propertyNames other than an enum of keys with one value schema")
+        return dict[Literal[tuple(names["enum"])], schema_type(extra)]  # type: ignore[misc]
+    if schema.get("additionalProperties", True) is not False:
+        raise Unsupported("objects that allow unknown properties")
+    required = set(schema.get("required", ()))
+    props = schema.get("properties", {})
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    for name, sub in props.items():
+        typ = schema_type(sub)
+        fields.append((name, typ) if name in required else (name, typ, msgspec.UNSET))
+    if required - set(props):
+        raise Unsupported("required properties without a schema")
+    fields.sort(key=lambda f: len(f) == 3)  # msgspec: fields without defaults first
+    return msgspec.defstruct("Item", fields, forbid_unknown_fields=True)
+
+
+def _unique_paths(schema: dict[str, Any], path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Where a schema asks for unique items (msgspec has no such constraint): checked after it."""
+    found = []
+    if schema.get("type") == "array":
+        if schema.get("uniqueItems"):
+            found.append(path)
+        if isinstance(schema.get("items"), dict) and _unique_paths(schema["items"], (*path, "*")):
+            raise Unsupported("unique items inside list items")
+    return found
+
+
+# --- serializer fields to msgspec types and finishing steps ------------------------------------------------
+
+_STRING_VALIDATORS = (
+    django_validators.MaxLengthValidator,
+    django_validators.ProhibitNullCharactersValidator,
+    ProhibitSurrogateCharactersValidator,
+)
+
+
+def _nullable(typ: Any, field: drf_fields.Field[Any, Any, Any, Any]) -> Any:
+    return Union[typ, None] if field.allow_null else typ  # noqa: UP007 (a runtime type expression)
+
+
+def _string(field: drf_fields.CharField) -> tuple[Any, Callable[[Any], Any] | None]:
+    if not all(isinstance(v, _STRING_VALIDATORS) for v in field.validators) or field.min_length:
+        raise Unsupported("string validators")
+    meta: dict[str, Any] = {"max_length": field.max_length}
+    if not field.allow_blank:
+        meta["min_length"] = 1
+    typ = _nullable(_annotated(str, meta), field)
+    if not field.trim_whitespace:
+        return typ, _text
+    allow_blank = field.allow_blank
+
+    def stripped(value: Any) -> Any:
+        """DRF strips surrounding whitespace (str.strip) before its checks; a string blank once stripped is
+        the serializer's to judge. Lengths: msgspec checked the longer, unstripped string."""
+        if value is None:
+            return None
+        value = value.strip()
+        if not value and not allow_blank:
+            raise _Refer
+        return _text(value)
+
+    return typ, stripped
+
+
+def _text(value: Any) -> Any:
+    """A string DRF's CharField keeps as it is: no NUL, no lone surrogate."""
+    if value is not None and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Refer from None
+    if value is not None and "\x00" in value:
+        raise _Refer
+    return value
+
+
+def _choice(field: drf_fields.ChoiceField) -> tuple[Any, None]:
+    if field.validators or not all(isinstance(k, str) for k in field.choices):
+        raise Unsupported("choice validators or non-string choices")
+    keys = tuple(field.choices) + (("",) if field.allow_blank and "" not in field.choices else ())
+    return _nullable(Literal[keys], field), None
+
+
+def _datetime(field: drf_fields.DateTimeField) -> tuple[Any, Callable[[Any], Any]]:
+    if field.validators or getattr(field, "input_formats", None) not in (None, [ISO_8601]):
+        raise Unsupported("datetime validators or input formats")
+
+    def finish(value: Any) -> Any:
+        if value is None:
+            return None
+        if not _DATETIME.fullmatch(value):
+            raise _Refer
+        try:
+            # Django's parse_datetime (which DRF calls) starts with fromisoformat: the same value.
+            return field.enforce_timezone(dt.datetime.fromisoformat(value))
+        except (ValueError, OverflowError, DRFValidationError):
+            raise _Refer from None
+
+    return _nullable(str, field), finish
+
+
+def _date(field: drf_fields.DateField) -> tuple[Any, Callable[[Any], Any]]:
+    if field.validators or getattr(field, "input_formats", None) not in (None, [ISO_8601]):
+        raise Unsupported("date validators or input formats")
+
+    def finish(value: Any) -> Any:
+        if value is None:
+            return None
+        if not _DATE.fullmatch(value):
+            raise _Refer
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise _Refer from None
+
+    return _nullable(str, field), finish
+
+
+def _json(field: drf_fields.JSONField) -> tuple[Any, Callable[[Any], Any] | None]:
+    shapes = [v for v in field.validators if isinstance(v, JSONShapeValidator)]
+    if field.binary or len(shapes) != 1 or len(field.validators) != 1:
+        raise Unsupported("JSON field without exactly one shape validator")
+    schema = shapes[0].schema
+    typ = _nullable(schema_type(schema), field)
+    if not _unique_paths(schema):
+        return typ, None
+
+    def finish(value: Any) -> Any:
+        if value is not None and len(set(value)) != len(value):  # items are strings or integers here
+            raise _Refer
+        return value
+
+    if schema.get("items", {}).get("type") not in ("string", "integer"):
+        raise Unsupported("unique items that are not strings or integers")
+    return typ, finish
+
+
+def _by_serializer(field: drf_fields.Field[Any, Any, Any, Any]) -> tuple[Any, Callable[[Any], Any]]:
+    """A field msgspec does not check (decimals, foreign keys): its own DRF field validates it, as the
+    serializer would (run_validation: null and blank handling, conversion, validators)."""
+
+    def finish(value: Any) -> Any:
+        try:
+            return field.run_validation(value)
+        except (DRFValidationError, DjangoValidationError, ValueError, TypeError):
+            raise _Refer from None
+
+    return Any, finish
+
+
+def _field_rule(field: drf_fields.Field[Any, Any, Any, Any]) -> tuple[Any, Callable[[Any], Any] | None]:
+    kind = type(field)
+    if kind is drf_fields.CharField:
+        return _string(field)  # type: ignore[arg-type]
+    if kind is drf_fields.ChoiceField:
+        return _choice(field)  # type: ignore[arg-type]
+    if kind is drf_fields.BooleanField and not field.validators:
+        return _nullable(bool, field), None
+    if kind is drf_fields.DateTimeField:
+        return _datetime(field)  # type: ignore[arg-type]
+    if kind is drf_fields.DateField:
+        return _date(field)  # type: ignore[arg-type]
+    if kind is drf_fields.JSONField:
+        return _json(field)  # type: ignore[arg-type]
+    if kind in (drf_fields.DecimalField, drf_relations.PrimaryKeyRelatedField):
+        return _by_serializer(field)
+    raise Unsupported(f"serializer field {kind.__name__}")
+
+
+def compile_plan(serializer: Any) -> _Plan | None:
+    """The fast path for one input serializer (already built), or None when any of its rules is unsupported
+    or the serializer has rules of its own (validators, validate methods) beyond its fields'."""
+    cls = type(serializer)
+    if serializer.get_validators() or cls.validate is not Serializer.validate:
+        return None
+    try:
+        rules = {}
+        for name, field in serializer.fields.items():
+            if field.read_only or hasattr(serializer, f"validate_{name}") or field.source != name:
+                raise Unsupported(f"{name}: read-only, a validate_ method or another source")
+            rules[name] = _field_rule(field)
+    except Unsupported:
+        return None
+    struct = msgspec.defstruct(
+        f"{cls.__name__}Values",
+        [(name, typ, msgspec.UNSET) for name, (typ, _) in rules.items()],
+        forbid_unknown_fields=True,
+    )
+    return _Plan(struct=struct, finish={n: f for n, (_, f) in rules.items()}, order=tuple(rules))
+
+
+def fast_parse(plan: _Plan, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The values the serializer would return for `data` (an object with known field names only), in the
+    serializer's field order, or None when the serializer has to decide."""
+    try:
+        msgspec.convert(data, plan.struct)
+    except msgspec.ValidationError:
+        return None
+    values = {}
+    try:
+        for name in plan.order:
+            if name in data:
+                finish = plan.finish[name]
+                values[name] = data[name] if finish is None else finish(data[name])
+    except _Refer:
+        return None
+    return values
