@@ -42,15 +42,22 @@ def write_changes(rows: Sequence[ChangeRow]) -> None:
             # The lock first, in a statement of its own: the position below is read from a snapshot taken after
             # it is held (see the module's docstring).
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [SYNC_WRITER_LOCK])
-            cursor.executemany(
+            # One statement for all rows. ON CONFLICT cannot touch a row twice in one statement, so a (record, team)
+            # written twice keeps its last row, as the upserts one after another left it.
+            latest = {(row[1], row[2]): row for row in rows}
+            columns = [list(column) for column in zip(*latest.values(), strict=True)]
+            cursor.execute(
                 """
                 INSERT INTO sync_change (record_type, record_id, team_id, program_id, op, version, changed_at, txid)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, pg_snapshot_xmax(pg_current_snapshot()))
+                SELECT r.record_type, r.record_id, r.team_id, r.program_id, r.op, r.version, %s,
+                       pg_snapshot_xmax(pg_current_snapshot())
+                FROM unnest(%s::varchar[], %s::uuid[], %s::bigint[], %s::bigint[], %s::varchar[], %s::integer[])
+                     AS r(record_type, record_id, team_id, program_id, op, version)
                 ON CONFLICT (record_id, team_id) DO UPDATE SET
                     record_type = EXCLUDED.record_type, program_id = EXCLUDED.program_id, op = EXCLUDED.op,
                     version = EXCLUDED.version, changed_at = EXCLUDED.changed_at, txid = EXCLUDED.txid
                 """,
-                [(*row, now) for row in rows],
+                [now, *columns],
             )
         else:
             position = _sqlite_next_position(cursor)
