@@ -40,7 +40,7 @@ def write_changes(rows: Sequence[ChangeRow]) -> None:
     with connection.cursor() as cursor:
         if is_postgres():
             # The lock first, in a statement of its own: the position below is read from a snapshot taken after
-            # it is held (see the module's docstring).
+            # it is held, and is at least this transaction's own id (sync/changes.py says why both).
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [SYNC_WRITER_LOCK])
             # One statement for all rows. ON CONFLICT cannot touch a row twice in one statement, so a (record, team)
             # written twice keeps its last row, as the upserts one after another left it.
@@ -50,7 +50,7 @@ def write_changes(rows: Sequence[ChangeRow]) -> None:
                 """
                 INSERT INTO sync_change (record_type, record_id, team_id, program_id, op, version, changed_at, txid)
                 SELECT r.record_type, r.record_id, r.team_id, r.program_id, r.op, r.version, %s,
-                       pg_snapshot_xmax(pg_current_snapshot())
+                       GREATEST(pg_snapshot_xmax(pg_current_snapshot()), pg_current_xact_id())
                 FROM unnest(%s::varchar[], %s::uuid[], %s::bigint[], %s::bigint[], %s::varchar[], %s::integer[])
                      AS r(record_type, record_id, team_id, program_id, op, version)
                 ON CONFLICT (record_id, team_id) DO UPDATE SET

@@ -3,14 +3,18 @@
 Rows are written with each record write (records/changes.py); this module reads them.
 
 PostgreSQL: position = (P, id). A transaction that writes change rows first takes a shared, transaction-level
-advisory lock (SYNC_WRITER_LOCK), and stamps its rows with P = the snapshot xmax seen after taking it (an
-xid8: every transaction id handed out before that moment is below P). A pull reads only rows below its
-horizon H = the smaller of its own snapshot xmax and the transaction ids of the transactions holding that
-lock now. So:
-  - a writer holding the lock when the pull looks has its xid below P, and H at most that xid: its rows,
-    committed later, sort above H;
-  - a writer that takes the lock after the pull looked stamps P at least the pull's xmax, so at least H;
+advisory lock (SYNC_WRITER_LOCK), and stamps its rows with P = the larger of its own transaction id and the
+xmax of a snapshot taken after the lock is held (xid8s). A snapshot's xmax is one past the newest *finished*
+transaction: later snapshots never have a smaller one, but a transaction still running can have an id at or
+above it. A pull reads only rows below its horizon H = the smaller of its own snapshot xmax and the
+transaction ids of the transactions holding that lock now. So:
+  - a writer holding the lock when the pull looks has H at most its transaction id, which is at most P: its
+    rows, committed later, sort at or above H;
+  - a writer that takes the lock after the pull looked stamps P at least the pull's xmax (its snapshot is
+    later), so at least H;
   - a writer that released the lock has committed (or rolled back) before the pull reads its rows.
+(P was once the snapshot xmax alone: with an older transaction still running, that is below the writer's own
+id, so a pull while the writer was open could pass P. tests/sync/test_invariants.py holds that case.)
 A pull takes a transaction id of its own before it looks: an id handed out after a writer read its P is at
 least P, so the pull's xmax passes every committed writer's P even on a server where nothing else is running.
 No row can appear later below a position a pull has passed (sync.md invariant 6), and only transactions

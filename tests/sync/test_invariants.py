@@ -390,6 +390,54 @@ def test_invariant_6_out_of_order_commits_are_not_skipped(tfield):
     assert {str(ids["slow"]), str(ids["fast"])} <= seen
 
 
+class OlderTransactionLeftOpen:
+    """A transaction with a transaction id, writing nothing the sync engine knows of, kept open by another thread
+    until close(): while it runs, every snapshot's xmax stays at or below its id."""
+
+    def __init__(self, seconds=20):
+        self.ready, self.release = threading.Event(), threading.Event()
+        self.seconds = seconds
+        self.thread = threading.Thread(target=self._hold)
+
+    def _hold(self):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_current_xact_id()")
+                self.ready.set()
+                self.release.wait(self.seconds)
+        finally:
+            connection.close()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.ready.wait(self.seconds), "the older transaction never started"
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.thread.join(self.seconds)
+
+
+def test_invariant_6_a_write_stamped_below_its_own_transaction_id_is_not_skipped(tfield):
+    """Regression: a snapshot's xmax is one past the newest *finished* transaction, so a writer stamped while an
+    older transaction was still running got a position below its own transaction id. A pull while it was still
+    open read up to that id, found nothing there (not committed), moved its cursor past the position, and never
+    sent the record. Seen under load as an intermittent failure of the test above; made certain here by holding
+    an older transaction open. Positions are now at least the writer's own transaction id."""
+    reader = tfield.api(tfield.partner)
+    cursor = pull(reader).json()["cursor"]
+    with OlderTransactionLeftOpen():
+        slow = SyncWriteLeftOpen(tfield.responder).__enter__()
+        page = pull(reader, cursor).json()
+        seen = {c["id"] for c in page["changes"]}
+        cursor = page["cursor"]
+        slow.close()
+    wait_for_stable_horizon()
+    page = pull(reader, cursor).json()
+    seen |= {c["id"] for c in page["changes"]}
+    assert str(slow.record_id) in seen
+
+
 # --- 7. Scope ---
 
 
