@@ -28,12 +28,12 @@ from backend.dates import parse_day
 from backend.errors import DomainError, Forbidden, NotFound, http_status
 from incidents.choices import Need, Origin, Service
 from incidents.models import Engagement, FollowUpCase, SceneResponse
+from records.access import report_programs, report_scope
 from responders import selectors as people
 from responders.models import Program, Team
 from responders.web_auth import second_factor_satisfied
 
 from . import charts, selectors
-from .views import report_programs, report_scope
 
 PRESETS = ["last_30_days", "this_month", "last_month", "custom"]
 

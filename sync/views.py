@@ -8,12 +8,13 @@ from rest_framework.views import APIView
 
 from backend.errors import DomainError, Unavailable, error_body
 from backend.throttling import ScopedRateThrottle
+from records.access import own_or_reviewed
 from records.models import Amendment, Conflict
-from responders import selectors
 
 from . import metrics, services, watermelon
 from . import pull as pull_engine
 from . import push as push_engine
+from .inputs import ProtocolQuery, PullQuery, PushEnvelope, PushHead, WatermelonPullQuery
 from .serializers import (
     AmendmentOutput,
     ConflictOutput,
@@ -26,17 +27,6 @@ from .serializers import (
     QuarantineOutput,
     ReplayInput,
 )
-
-
-def _protocol(value):
-    """The client's protocol version, or a clear 400 (missing) / 426 (unsupported)."""
-    if value is None or value == "":
-        raise DomainError("protocol_required", "Say which sync protocol version the app speaks (protocol=1).")
-    try:
-        version = int(value)
-    except (TypeError, ValueError):
-        raise DomainError("protocol_required", "protocol must be an integer.") from None
-    return version
 
 
 def _push_clashed():
@@ -83,36 +73,16 @@ class PushView(APIView):
         return response
 
     def _push(self, request):
-        body = request.data
-        if not isinstance(body, dict):
-            raise DomainError("invalid_push", "The body is an object with protocol and mutations.")
-        version = _protocol(body.get("protocol"))
-        app_version = body.get("app_version") if isinstance(body.get("app_version"), str) else ""
-        if version not in settings.SYNC_PROTOCOL_VERSIONS:
-            push_engine.quarantine_unsupported(
-                user=request.user, device=request.device, protocol=version, app_version=app_version, body=body
-            )
-            return _upgrade_required(version, quarantined=True)
-        mutations = body.get("mutations")
-        if not isinstance(mutations, list):
-            raise DomainError(
-                "invalid_push",
-                "mutations must be a list.",
-                fields={"mutations": [{"code": "wrong_type", "message": "Expected a list."}]},
-            )
-        push_engine.check_batch_size(mutations)
+        head = PushHead.parse(request.data)
+        if head["protocol"] not in settings.SYNC_PROTOCOL_VERSIONS:
+            push_engine.quarantine_unsupported(user=request.user, device=request.device, body=request.data, **head)
+            return _upgrade_required(head["protocol"], quarantined=True)
+        envelope = PushEnvelope.parse(request.data)
         try:
-            outcome = push_engine.push(
-                user=request.user,
-                device=request.device,
-                protocol=version,
-                app_version=app_version,
-                mutations=mutations,
-                request=request,
-            )
+            outcome = push_engine.push(user=request.user, device=request.device, request=request, **envelope)
         except IntegrityError:
             raise _push_clashed() from None
-        return Response({"protocol": version, **outcome, "server_time": timezone.now().isoformat()})
+        return Response({"protocol": envelope["protocol"], **outcome, "server_time": timezone.now().isoformat()})
 
 
 class PullView(APIView):
@@ -130,32 +100,15 @@ class PullView(APIView):
         responses={200: PullOutput},
     )
     def get(self, request):
-        version = _protocol(request.query_params.get("protocol"))
+        version = ProtocolQuery.parse(request.query_params)["protocol"]
         if version not in settings.SYNC_PROTOCOL_VERSIONS:
             return _upgrade_required(version, quarantined=False)
-        limit = request.query_params.get("limit")
-        try:
-            limit = int(limit) if limit not in (None, "") else None
-        except ValueError:
-            raise DomainError("invalid_limit", "limit must be an integer.") from None
-        if limit is not None and limit < 1:
-            raise DomainError("invalid_limit", "limit must be at least 1.")
-        cursor = request.query_params.get("cursor") or None
-        if cursor is not None and len(cursor) > 8192:
-            raise DomainError("invalid_cursor", "The cursor is not one this server issued; pull without one.")
-        page = pull_engine.pull(user=request.user, device=request.device, cursor=cursor, limit=limit, request=request)
+        query = PullQuery.parse(request.query_params)
+        page = pull_engine.pull(
+            user=request.user, device=request.device, cursor=query["cursor"], limit=query["limit"], request=request
+        )
         metrics.pull_answered("sync", len(page["changes"]), behind=page.get("behind", False))
         return Response({"protocol": version, **page})
-
-
-def _own_or_reviewed(qs, user, author_field):
-    """Rows of the teams the user reviews, plus the user's own rows in teams they can still see."""
-    from django.db.models import Q
-
-    return qs.filter(
-        Q(team_id__in=selectors.reviewable_team_ids(user))
-        | Q(**{author_field: user}, team_id__in=selectors.readable_team_ids(user))
-    ).order_by("-created_at", "id")
 
 
 def _with_status(qs, request, statuses):
@@ -186,17 +139,12 @@ class WatermelonPullView(APIView):
         responses={200: dict},
     )
     def get(self, request):
-        params = request.query_params
-        last_pulled_at = watermelon.parse_last_pulled_at(params.get("last_pulled_at"))
-        migration = params.get("migration")
-        if migration is not None and len(migration) > 65536:
-            raise DomainError("invalid_migration", "migration is too long.")
-        tables = watermelon.parse_migration(migration)
+        query = WatermelonPullQuery.parse(request.query_params)
         body = watermelon.pull(
             user=request.user,
             device=request.device,
-            last_pulled_at=last_pulled_at,
-            migration_tables=tables,
+            last_pulled_at=query["last_pulled_at"],
+            migration_tables=query["migration"],
             request=request,
         )
         metrics.PULLS.labels("watermelon", "ok").inc()
@@ -262,7 +210,7 @@ class ConflictListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Conflict.objects.none()
-        qs = _own_or_reviewed(Conflict.objects.all(), self.request.user, "incoming_author")
+        qs = own_or_reviewed(Conflict.objects.all(), self.request.user, "incoming_author").order_by("-created_at", "id")
         return _with_status(qs, self.request, Conflict.Status.values)
 
 
@@ -325,5 +273,5 @@ class AmendmentListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Amendment.objects.none()
-        qs = _own_or_reviewed(Amendment.objects.all(), self.request.user, "requested_by")
+        qs = own_or_reviewed(Amendment.objects.all(), self.request.user, "requested_by").order_by("-created_at", "id")
         return _with_status(qs, self.request, Amendment.Status.values)
