@@ -24,7 +24,7 @@ from .access import check_references, check_restricted, resolve_team, scoped_que
 from .bulk import insert_many
 from .changes import record_change_rows, write_changes
 from .models import Amendment, Change, Conflict, RecordVersion
-from .registry import Policy
+from .registry import Policy, ordered_specs
 from .wire import SERVER_SET, canonical, parse_fields, snapshot
 
 TEAM_MOVE_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN}
@@ -259,8 +259,6 @@ def record_exists(spec, record_id):
 
 def taken_ids(ids):
     """The ids among `ids` that a record of any type already has (deleted ones included), in one query."""
-    from .registry import ordered_specs
-
     ids = list(ids)
     if not ids:
         return set()
@@ -530,6 +528,21 @@ def record_move(*, spec, ctx, instance, team_id):
     _record_version(spec, instance, ctx, ["team"], now)
     _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT, old_team_id=old_team_id))
     _audit(spec, instance, ctx, AuditEvent.Action.RECORD_UPDATE, fields=["team"], from_team=old_team_id)
+    return WriteResult("applied", instance, instance.version)
+
+
+def record_set_server_state(*, spec, ctx, instance, values, changed, now=None):
+    """A change only the server makes (a shift log's review state): `values` set, a new version so devices learn
+    it at their next pull, its history row (listing `changed`) and its change-index rows. No input parsing and
+    no merge: the caller has checked the step, and audits it under its own action."""
+    now = now or timezone.now()
+    for name, value in values.items():
+        setattr(instance, name, value)
+    _stamp(instance, ctx, now)
+    instance.version += 1
+    instance.save()
+    _record_version(spec, instance, ctx, changed, now)
+    _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT))
     return WriteResult("applied", instance, instance.version)
 
 
