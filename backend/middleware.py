@@ -2,8 +2,10 @@ import logging
 import time
 
 from django.conf import settings
+from django.db import DataError, IntegrityError
+from django.http import JsonResponse
 
-from .errors import error_body
+from .errors import database_refusal, error_body
 
 
 class RequestSizeLimitMiddleware:
@@ -13,8 +15,6 @@ class RequestSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.http import JsonResponse
-
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -74,11 +74,6 @@ class DatabaseRefusalMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from django.db import DataError, IntegrityError
-        from django.http import JsonResponse
-
-        from .errors import database_refusal
-
         if not isinstance(exception, (DataError, IntegrityError)):
             return None
         code, message, status = database_refusal(exception)

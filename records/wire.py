@@ -14,6 +14,8 @@ from rest_framework import serializers
 
 from backend.drf_internals import rearm_serializer
 
+from .redaction import hidden_fields
+
 # Foreign keys the server sets itself (or has already checked against the writer's scope): full_clean need not
 # query each one again. Primary-key uniqueness is checked explicitly before an insert; other unique
 # constraints are still validated (validate_constraints) and guarded by the database.
@@ -125,8 +127,6 @@ def to_wire(spec, instance, user, loaded=False):
         }
     )
     if spec.restricted:
-        from .redaction import hidden_fields
-
         for name in hidden_fields(spec.name, user, instance.program_id):
             data.pop(name, None)
     return data

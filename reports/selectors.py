@@ -10,12 +10,14 @@ what keeps a closed period's figures put (docs/reports.md, "Closed periods"): th
 period's close, and what arrived or changed later is listed as a dated adjustment beside them.
 """
 
+import csv
 import statistics
 from collections import Counter, defaultdict
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import Count
+from django.http import HttpResponse
 from django.utils import timezone
 
 from incidents.choices import DISPATCHED_ORIGINS, ContactMode, Origin
@@ -414,10 +416,6 @@ def public_table(*, start, end, as_of=None):
 
 def engagements_csv_response(report, start, end):
     """The team x month x origin rows of an engagement report as a CSV download."""
-    import csv
-
-    from django.http import HttpResponse
-
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="engagements-{start}-{end}.csv"'
     writer = csv.writer(response)

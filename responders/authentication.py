@@ -62,7 +62,8 @@ def check_family_usable(family, now=None):
         raise exceptions.AuthenticationFailed("This device has been revoked.", code="device_revoked")
     if family.device.approved_at is None:
         # Sign-in gives a pending device no session; this holds the line for any session made another way.
-        from backend.errors import Forbidden  # backend.errors reads the REST settings that name this module
+        # backend.errors loads DRF's views, which read the REST settings that name this module: a cycle at import.
+        from backend.errors import Forbidden  # noqa: PLC0415
 
         raise Forbidden("This phone waits for a program admin's approval.", code="device_pending_approval")
     if family.revoked_at is not None:

@@ -26,7 +26,7 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from backend.dates import try_parse_datetime
 from backend.errors import DomainError, TooLarge, Unavailable, django_validation_error_fields
-from records.access import get_for_write
+from records.access import get_for_write, scoped_queryset
 from records.bulk import insert_many
 from records.registry import get_spec
 from records.writes import (
@@ -40,6 +40,7 @@ from records.writes import (
     taken_ids,
 )
 from responders import selectors
+from responders.models import Team
 from sync.models import DeviceSyncState, Mutation, QuarantinedPush
 
 OPS = {"create", "update", "delete"}
@@ -174,9 +175,6 @@ def _apply(user, device, app_version, mutation, request, deferred, create=record
 
 def _intended_scope(user, mutation):
     """The team a rejected mutation was meant for, when the author may see it: so its supervisor sees it too."""
-    from records.access import scoped_queryset
-    from responders.models import Team
-
     readable = selectors.readable_team_ids(user)
     if mutation.op == "create":
         team_id = mutation.payload.get("team")

@@ -1,19 +1,23 @@
 """People acting on what the engine kept: resolving conflicts, replaying or dismissing quarantined mutations."""
 
 import uuid
+from datetime import timedelta
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
 from backend.errors import DomainError, StateConflict
 from records.access import access_locked, get_for_write, in_readable_teams, require_reviewer
-from records.models import Conflict
-from records.registry import get_spec
+from records.changes import is_postgres
+from records.models import Change, Conflict, RecordVersion
+from records.registry import get_spec, ordered_specs
 from records.writes import WriteContext, record_delete, record_update
 from responders import selectors
-from sync.models import Mutation
+from sync.models import Mutation, SyncHorizon, WatermelonCheckpoint
 
 from .push import process_mutation
 
@@ -69,8 +73,6 @@ def conflict_resolve(*, conflict_id, actor, resolution, value=None, request=None
 def quarantine_queryset(user):
     """Rejected or waiting mutations the user may see: their own, and their teams' for supervisors."""
     review = selectors.reviewable_team_ids(user)
-    from django.db.models import Q
-
     return (
         Mutation.objects.filter(
             status__in=[Mutation.Status.REJECTED, Mutation.Status.PENDING],
@@ -161,16 +163,6 @@ def tombstones_purge(*, older_than=None):
     delete, so pulls with such a cursor get 410 cursor_expired and resync
     from scratch instead of resurrecting deleted rows.
     """
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.db.models import Max
-
-    from records.changes import is_postgres
-    from records.models import Change, RecordVersion
-    from records.registry import ordered_specs
-    from sync.models import SyncHorizon, WatermelonCheckpoint
-
     cutoff = older_than or timezone.now() - timedelta(days=settings.SYNC_TOMBSTONE_RETENTION_DAYS)
     purged = 0
     # A WatermelonDB device this far behind resets anyway (its cursor is past the horizon).
@@ -179,8 +171,6 @@ def tombstones_purge(*, older_than=None):
         horizon, _ = SyncHorizon.objects.select_for_update().get_or_create(pk=1)
         stale = Change.objects.filter(op__in=[Change.Op.DELETE, Change.Op.REMOVE], changed_at__lt=cutoff)
         if is_postgres():
-            from django.db import connection
-
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT MAX(txid::text::bigint) FROM sync_change WHERE op IN ('delete', 'remove') "
