@@ -20,6 +20,7 @@ from django.db.models import Count
 from django.http import HttpResponse
 from django.utils import timezone
 
+from backend.dates import stored_moment
 from incidents.choices import DISPATCHED_ORIGINS, ContactMode, Origin
 from incidents.models import ContactAttempt, Engagement, FollowUpCase, SceneResponse, Shift
 from records.models import RecordVersion
@@ -70,9 +71,9 @@ def _month(moment):
 
 def _value(name, raw):
     if name in DATETIME_FIELDS and isinstance(raw, str):
-        return datetime.fromisoformat(raw)
+        return stored_moment(raw)
     if name == "next_contact_due" and isinstance(raw, str):
-        return datetime.fromisoformat(raw).date()
+        return stored_moment(raw).date()
     return raw
 
 

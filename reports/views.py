@@ -1,6 +1,5 @@
 """Reports for supervisors, program admins, coordinators and analysts; public statistics for everyone."""
 
-from datetime import date
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from backend.dates import stored_day
 from backend.errors import DomainError
 from backend.throttling import AnonRateThrottle
 from incidents.choices import Origin
@@ -187,7 +187,7 @@ def _public_stats_page(request):
     columns = public_columns()
     rows = [
         {
-            "month": date.fromisoformat(m["month"] + "-01"),
+            "month": stored_day(m["month"] + "-01"),
             "cells": [(label, program, m["cells"].get(key, 0)) for key, program, label in columns],
             "total": m["total"],
         }

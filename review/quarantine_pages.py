@@ -6,7 +6,6 @@ labels, choices and kinds the crew saw. A resend is a replay on the original aut
 corrected it, in the mutation and in the audit trail.
 """
 
-import datetime
 import json
 from decimal import Decimal, InvalidOperation
 
@@ -14,9 +13,9 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from backend.dates import try_parse_datetime, try_parse_moment
 from records.redaction import hidden_fields
 from sync.models import Mutation
 from sync.services import mutation_replay, quarantine_queryset
@@ -80,7 +79,7 @@ def quarantine(request):
 
 def _local_input(value):
     """An ISO time as a datetime-local input's value, in the server's time zone."""
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    parsed = try_parse_datetime(value)
     if parsed is None:
         return ""
     if timezone.is_aware(parsed):
@@ -152,9 +151,9 @@ def parse_form(fields, post):
                 if not raw:
                     values[name] = None
                 else:
-                    moment = datetime.datetime.fromisoformat(raw)
-                    if timezone.is_naive(moment):
-                        moment = timezone.make_aware(moment)
+                    moment = try_parse_moment(raw)  # a datetime-local input's value is in the server's time zone
+                    if moment is None:
+                        raise ValueError(raw)
                     values[name] = moment.isoformat()
             elif kind == "decimal":
                 values[name] = str(Decimal(raw)) if raw.strip() else None

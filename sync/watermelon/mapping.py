@@ -14,8 +14,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.dateparse import parse_datetime
 
+from backend.dates import try_parse_datetime
 from records.registry import ordered_specs
 from records.wire import canonical, parse_fields
 
@@ -122,7 +122,7 @@ def _to_column(col, value):
     if value is None:
         return None
     if col.kind == "datetime":
-        parsed = parse_datetime(value) if isinstance(value, str) else value
+        parsed = try_parse_datetime(value) if isinstance(value, str) else value
         return round(parsed.timestamp() * 1000)  # type: ignore[union-attr]  # validated on the way in
     if col.kind == "json":
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
