@@ -24,7 +24,7 @@ REPORT_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN, Role.COORDINATOR, Role.ANAL
 def scoped_queryset(spec: RecordSpec, user: Any, include_deleted: bool = False) -> QuerySet[Any]:
     """The records of this type the user may read now (deny by default)."""
     team_ids = selectors.readable_team_ids(user, program_codes=spec.programs)
-    qs = spec.model._default_manager.filter(team_id__in=team_ids)
+    qs: QuerySet[Any] = spec.model._default_manager.filter(team_id__in=team_ids)
     if not include_deleted:
         qs = qs.filter(deleted_at__isnull=True)
     return qs

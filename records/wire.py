@@ -15,6 +15,7 @@ from rest_framework import serializers
 from backend.drf_internals import rearm_serializer
 
 from .redaction import hidden_fields
+from .registry import RecordSpec
 
 # Foreign keys the server sets itself (or has already checked against the writer's scope): full_clean need not
 # query each one again. Primary-key uniqueness is checked explicitly before an insert; other unique
@@ -23,7 +24,7 @@ SERVER_SET = ("program", "team", "created_by", "created_on_device", "updated_by"
 
 
 
-def canonical(spec, name, value):
+def canonical(spec: RecordSpec, name: str, value: Any) -> Any:
     """The JSON form of a field value: what the wire carries and what merges compare."""
     if value is None:
         return None
@@ -38,7 +39,7 @@ def canonical(spec, name, value):
 _JSON_SCALARS = frozenset({str, int, bool})
 
 
-def snapshot(spec, instance, loaded=False):
+def snapshot(spec: RecordSpec, instance: Any, loaded: bool = False) -> dict[str, Any]:
     """The writable fields' JSON form (what the wire carries, what versions store and merges compare).
 
     Every value is a fresh JSON-native object, so a version snapshot taken now does not change with the
@@ -64,7 +65,7 @@ def snapshot(spec, instance, loaded=False):
 _SNAPSHOT_PLANS: dict[str, tuple[tuple[str, str, bool, bool, Any], ...]] = {}
 
 
-def _snapshot_plan(spec):
+def _snapshot_plan(spec: RecordSpec) -> tuple[tuple[str, str, bool, bool, Any], ...]:
     """Per writable field, once per type: (name, attname, is a foreign key, JSON the database returns as plain
     JSON values (a JSONField without a custom decoder, whose serializer field passes it through), serializer
     field)."""
@@ -89,14 +90,14 @@ def _snapshot_plan(spec):
 _SERIALIZER_FIELDS: dict[str, Any] = {}
 
 
-def _serializer_fields(spec):
+def _serializer_fields(spec: RecordSpec) -> Any:
     cached = _SERIALIZER_FIELDS.get(spec.name)
     if cached is None:
         cached = _SERIALIZER_FIELDS[spec.name] = spec.input_serializer().fields
     return cached
 
 
-def to_wire(spec, instance, user, loaded=False):
+def to_wire(spec: RecordSpec, instance: Any, user: Any, loaded: bool = False) -> dict[str, Any]:
     """One record as a client sees it: its writable fields plus server-owned facts; restricted fields hidden.
 
     loaded: the instance comes straight from a query and is only serialized afterwards (see snapshot)."""
@@ -132,11 +133,11 @@ def to_wire(spec, instance, user, loaded=False):
     return data
 
 
-def _iso(value):
+def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
-def parse_fields(spec, data, partial=True):
+def parse_fields(spec: RecordSpec, data: Any, partial: bool = True) -> dict[str, Any]:
     """Validate and convert client values (wire form) to Python values. Unknown fields are an error."""
     if not isinstance(data, dict):
         raise ValidationError({"fields": [ValidationError("Expected an object.", code="wrong_type")]})
@@ -159,7 +160,7 @@ def parse_fields(spec, data, partial=True):
 _INPUT_SERIALIZERS = threading.local()
 
 
-def _input_serializer(spec, data, partial):
+def _input_serializer(spec: RecordSpec, data: Any, partial: bool) -> Any:
     """This thread's input serializer for the type, re-armed with new data.
 
     A new serializer deep-copies its thirty-odd fields, which cost more than validating the values; the fields
@@ -172,7 +173,7 @@ def _input_serializer(spec, data, partial):
     return rearm_serializer(serializer, data, partial=partial)
 
 
-def _required_on_create(spec):
+def _required_on_create(spec: RecordSpec) -> list[str]:
     """Fields a new record must carry: not blank, not null, and without a default (a scene response's incident
     among them; the foreign keys the server sets are not the client's to send)."""
     required = []
@@ -183,7 +184,7 @@ def _required_on_create(spec):
     return required
 
 
-def _drf_to_django(errors):
+def _drf_to_django(errors: dict[str, Any]) -> ValidationError:
     out = {}
     for name, errs in errors.items():
         items = errs if isinstance(errs, list) else [errs]

@@ -11,10 +11,17 @@ from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
+from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
-from .models import TokenFamily
+from .models import Device, TokenFamily
+
+
+class DeviceRequest(Request):
+    """For type checking only: a request DeviceJWTAuthentication signed in carries the device it came from."""
+
+    device: Device
 
 # Writing last_used_at on every request would turn every read into a write;
 # the idle limit is measured in hours, so a minute of slack is harmless.

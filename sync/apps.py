@@ -5,7 +5,7 @@ class SyncConfig(AppConfig):
     name = "sync"
     verbose_name = "Offline sync"
 
-    def ready(self):
+    def ready(self) -> None:
         # These load models (backend.metrics through DRF's settings): only once the app registry is ready.
         from backend import metrics as backend_metrics  # noqa: PLC0415
         from records import writes  # noqa: PLC0415

@@ -1,11 +1,12 @@
 """People acting on what the engine kept: resolving conflicts, replaying or dismissing quarantined mutations."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -22,11 +23,13 @@ from sync.models import Mutation, SyncHorizon, WatermelonCheckpoint
 from .push import process_mutation
 
 
-def conflict_resolve(*, conflict_id, actor, resolution, value=None, request=None):
+def conflict_resolve(
+    *, conflict_id: Any, actor: Any, resolution: str, value: Any = None, request: Any = None
+) -> Conflict:
     """A supervisor decides a conflict. Taking the incoming or a new value is a new record version, so it syncs."""
     with transaction.atomic():
         conflicts = in_readable_teams(Conflict.objects.select_for_update(), actor)
-        conflict = access_locked(conflicts, conflict_id, missing="No such conflict.")
+        conflict: Conflict = access_locked(conflicts, conflict_id, missing="No such conflict.")
         require_reviewer(actor, conflict.team_id, "Only a supervisor of this team can resolve its conflicts.")
         if conflict.status == Conflict.Status.RESOLVED:
             raise StateConflict("already_resolved", "This conflict was already resolved.")
@@ -66,11 +69,12 @@ def conflict_resolve(*, conflict_id, actor, resolution, value=None, request=None
             field=conflict.field,
             version=version,
         )
-    conflict.record_version = version  # the record's version once resolved (a new one if the value changed)
+    # The record's version once resolved (a new one if the value changed), for the answer only: not a column.
+    conflict.record_version = version  # type: ignore[attr-defined]
     return conflict
 
 
-def quarantine_queryset(user):
+def quarantine_queryset(user: Any) -> QuerySet[Mutation]:
     """Rejected or waiting mutations the user may see: their own, and their teams' for supervisors."""
     review = selectors.reviewable_team_ids(user)
     return (
@@ -84,7 +88,9 @@ def quarantine_queryset(user):
     )
 
 
-def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, request=None):
+def mutation_replay(
+    *, mutation_id: Any, actor: Any, fields: Any = None, base_version: int | None = None, request: Any = None
+) -> dict[str, Any]:
     """Apply a corrected copy of a rejected mutation. The original stays, linked to its replay.
 
     The replay is applied on the original author's behalf: the author stays the author (of the mutation, the
@@ -117,7 +123,7 @@ def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, reque
             protocol=original.protocol,
             app_version=original.app_version,
         )
-        result = process_mutation(author, original.device, original.app_version, replay, request)
+        result: dict[str, Any] = process_mutation(author, original.device, original.app_version, replay, request)
         original.replayed_as = replay
         original.save(update_fields=["replayed_as"])
         audit_record(
@@ -135,11 +141,11 @@ def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, reque
     return result
 
 
-def mutation_dismiss(*, mutation_id, actor, request=None):
+def mutation_dismiss(*, mutation_id: Any, actor: Any, request: Any = None) -> Mutation:
     """A supervisor closes a quarantined mutation that should not be applied (kept, never deleted)."""
     with transaction.atomic():
         quarantine = quarantine_queryset(actor).select_for_update(of=("self",))
-        mutation = access_locked(quarantine, mutation_id, missing="No such quarantined mutation.")
+        mutation: Mutation = access_locked(quarantine, mutation_id, missing="No such quarantined mutation.")
         message = "Only a supervisor of this team can dismiss its quarantined mutations."
         require_reviewer(actor, mutation.team_id, message)
         mutation.dismissed_at = timezone.now()
@@ -156,7 +162,7 @@ def mutation_dismiss(*, mutation_id, actor, request=None):
     return mutation
 
 
-def tombstones_purge(*, older_than=None):
+def tombstones_purge(*, older_than: datetime | None = None) -> int:
     """Forget deleted records and removal markers older than the retention period.
 
     Afterwards a cursor from before the newest purged change could miss a

@@ -1,8 +1,13 @@
+from typing import Any
+from uuid import UUID
+
 from django.conf import settings
 from django.db import IntegrityError
+from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -10,6 +15,8 @@ from backend.errors import DomainError, Unavailable, error_body
 from backend.throttling import ScopedRateThrottle
 from records.access import own_or_reviewed
 from records.models import Amendment, Conflict
+from responders.authentication import DeviceRequest
+from sync.models import Mutation
 
 from . import metrics, services, watermelon
 from . import pull as pull_engine
@@ -29,7 +36,7 @@ from .serializers import (
 )
 
 
-def _push_clashed():
+def _push_clashed() -> Unavailable:
     """A push whose writes met another's at commit (two devices creating one id at once, say): nothing of it
     was applied; sent again, each mutation gets its own answer (the clashing one is then rejected)."""
     return Unavailable(
@@ -39,7 +46,7 @@ def _push_clashed():
     )
 
 
-def _upgrade_required(version, quarantined):
+def _upgrade_required(version: int, quarantined: bool) -> Response:
     return Response(
         error_body(
             "upgrade_required",
@@ -59,7 +66,7 @@ class PushView(APIView):
     throttle_scope = "sync"
 
     @extend_schema(request=PushInput, responses={200: PushOutput})
-    def post(self, request):
+    def post(self, request: DeviceRequest) -> Response:
         try:
             with push_engine.push_slot():  # before the body is parsed: a push turned away costs no parsing
                 response = self._push(request)
@@ -72,7 +79,7 @@ class PushView(APIView):
             metrics.push_refused("sync", response.data.get("code"))
         return response
 
-    def _push(self, request):
+    def _push(self, request: DeviceRequest) -> Response:
         head = PushHead.parse(request.data)
         if head["protocol"] not in settings.SYNC_PROTOCOL_VERSIONS:
             push_engine.quarantine_unsupported(user=request.user, device=request.device, body=request.data, **head)
@@ -99,7 +106,7 @@ class PullView(APIView):
         ],
         responses={200: PullOutput},
     )
-    def get(self, request):
+    def get(self, request: DeviceRequest) -> Response:
         version = ProtocolQuery.parse(request.query_params)["protocol"]
         if version not in settings.SYNC_PROTOCOL_VERSIONS:
             return _upgrade_required(version, quarantined=False)
@@ -111,7 +118,7 @@ class PullView(APIView):
         return Response({"protocol": version, **page})
 
 
-def _with_status(qs, request, statuses):
+def _with_status(qs: QuerySet[Any], request: Request, statuses: list[str]) -> QuerySet[Any]:
     status = request.query_params.get("status")
     return qs.filter(status=status) if status in statuses else qs
 
@@ -120,7 +127,7 @@ class WatermelonSchemaView(APIView):
     """The tables and columns a WatermelonDB app declares (appSchema), generated from the record types."""
 
     @extend_schema(responses={200: dict})
-    def get(self, request):
+    def get(self, request: DeviceRequest) -> Response:
         return Response(watermelon.schema())
 
 
@@ -138,7 +145,7 @@ class WatermelonPullView(APIView):
         ],
         responses={200: dict},
     )
-    def get(self, request):
+    def get(self, request: DeviceRequest) -> Response:
         query = WatermelonPullQuery.parse(request.query_params)
         body = watermelon.pull(
             user=request.user,
@@ -171,21 +178,21 @@ class WatermelonPushView(APIView):
         request=dict,
         responses={200: dict},
     )
-    def post(self, request):
+    def post(self, request: DeviceRequest) -> Response:
         try:
             return self._push(request)
         except DomainError as exc:
             metrics.push_refused("watermelon", exc.code)
             raise
 
-    def _push(self, request):
+    def _push(self, request: DeviceRequest) -> Response:
         with push_engine.push_slot():  # before the body is parsed: a push turned away costs no parsing
             body = request.data
-            last_pulled_at = request.query_params.get("last_pulled_at")
+            given: Any = request.query_params.get("last_pulled_at")
             # Either the changes object itself, or {changes, lastPulledAt}.
             if isinstance(body, dict) and isinstance(body.get("changes"), dict) and "lastPulledAt" in body:
-                last_pulled_at, body = body["lastPulledAt"], body["changes"]
-            last_pulled_at = watermelon.parse_last_pulled_at(last_pulled_at)
+                given, body = body["lastPulledAt"], body["changes"]
+            last_pulled_at = watermelon.parse_last_pulled_at(given)
             try:
                 outcome = watermelon.push(
                     user=request.user,
@@ -202,12 +209,12 @@ class WatermelonPushView(APIView):
         return Response(outcome)
 
 
-class ConflictListView(ListAPIView):
+class ConflictListView(ListAPIView[Conflict]):
     """Conflicts you caused, and (supervisors) your teams' conflicts. ?status=open|resolved"""
 
     serializer_class = ConflictOutput
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Conflict]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Conflict.objects.none()
         qs = own_or_reviewed(Conflict.objects.all(), self.request.user, "incoming_author").order_by("-created_at", "id")
@@ -218,7 +225,7 @@ class ConflictResolveView(APIView):
     """Supervisors: keep the server's value, take the incoming one, or set a new one."""
 
     @extend_schema(request=ConflictResolveInput, responses={200: ConflictResolveOutput})
-    def post(self, request, conflict_id):
+    def post(self, request: DeviceRequest, conflict_id: UUID) -> Response:
         data = ConflictResolveInput(data=request.data)
         data.is_valid(raise_exception=True)
         conflict = services.conflict_resolve(
@@ -227,12 +234,12 @@ class ConflictResolveView(APIView):
         return Response(ConflictResolveOutput(conflict, context={"request": request}).data)
 
 
-class QuarantineListView(ListAPIView):
+class QuarantineListView(ListAPIView[Mutation]):
     """Mutations the server could not apply (rejected) or that wait for earlier ones (pending)."""
 
     serializer_class = QuarantineOutput
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Mutation]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return self.serializer_class.Meta.model.objects.none()
         return services.quarantine_queryset(self.request.user)
@@ -242,7 +249,7 @@ class QuarantineReplayView(APIView):
     """Apply a corrected copy of a rejected mutation (its author or a supervisor)."""
 
     @extend_schema(request=ReplayInput, responses={200: MutationResult})
-    def post(self, request, mutation_id):
+    def post(self, request: DeviceRequest, mutation_id: UUID) -> Response:
         data = ReplayInput(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(
@@ -256,7 +263,7 @@ class QuarantineDismissView(APIView):
     """Supervisors: close a rejected mutation that should not be applied. It stays on record."""
 
     @extend_schema(request=None, responses={200: QuarantineOutput})
-    def post(self, request, mutation_id):
+    def post(self, request: DeviceRequest, mutation_id: UUID) -> Response:
         return Response(
             QuarantineOutput(
                 services.mutation_dismiss(mutation_id=mutation_id, actor=request.user, request=request),
@@ -265,12 +272,12 @@ class QuarantineDismissView(APIView):
         )
 
 
-class AmendmentListView(ListAPIView):
+class AmendmentListView(ListAPIView[Amendment]):
     """Amendment requests to records on approved shift logs: your own, and (supervisors) your teams'."""
 
     serializer_class = AmendmentOutput
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Amendment]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Amendment.objects.none()
         qs = own_or_reviewed(Amendment.objects.all(), self.request.user, "requested_by").order_by("-created_at", "id")
