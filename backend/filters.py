@@ -6,20 +6,25 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 
+from .dates import try_parse_moment
+
 MAX_OFFSET = timedelta(hours=14)
 
 
 class BoundedIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date-time (a bare date is its midnight here) in the years backend/dates.py allows, read by
+    it like every other date a client sends; an offset beyond 14 hours is out of range."""
+
     def to_python(self, value):
-        value = super().to_python(value)
-        if value is None:
-            return value
-        offset = value.utcoffset()
+        if value in self.empty_values:
+            return None
+        moment = try_parse_moment(value)
+        if moment is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        offset = moment.utcoffset()
         if offset is not None and abs(offset) > MAX_OFFSET:
             raise ValidationError("The UTC offset is out of range.", code="out_of_range")
-        if not 1900 <= value.year <= 2200:
-            raise ValidationError("The date is out of range.", code="out_of_range")
-        return value
+        return moment
 
 
 class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):

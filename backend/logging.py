@@ -1,6 +1,8 @@
 import logging
 import re
 
+from django_guid import get_guid
+
 _SECRET = re.compile(
     r"(?i)(bearer\s+[A-Za-z0-9._\-]+|eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"
     r"|(password|refresh|access|token|otp)(\"?\s*[:=]\s*\"?)[^\s\",&]+)"
@@ -28,7 +30,5 @@ class RequestIdFilter(logging.Filter):
     that queued it: django-guid's Celery integration carries the id over)."""
 
     def filter(self, record):
-        from django_guid import get_guid
-
         record.request_id = get_guid() or "-"
         return True

@@ -15,9 +15,10 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from celery import signals
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from .errors import error_body
@@ -88,8 +89,6 @@ _DATABASE_STATE.register(DatabaseStateCollector())
 def exposition():
     """The text a scrape gets: every process's counters, then the database state."""
     if multiprocess_dir():
-        from prometheus_client import multiprocess
-
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
@@ -124,8 +123,6 @@ def _task_name(sender=None, task=None, **_):
 
 
 def connect_celery_signals():
-    from celery import signals
-
     def success(sender=None, **kwargs):
         CELERY_TASKS.labels(_task_name(sender), "success").inc()
 

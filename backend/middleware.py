@@ -2,8 +2,12 @@ import logging
 import time
 
 from django.conf import settings
+from django.db import DataError, IntegrityError
+from django.http import JsonResponse
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
-from .errors import error_body
+from .errors import database_refusal, error_body
 
 
 class RequestSizeLimitMiddleware:
@@ -13,8 +17,6 @@ class RequestSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.http import JsonResponse
-
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -74,11 +76,6 @@ class DatabaseRefusalMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from django.db import DataError, IntegrityError
-        from django.http import JsonResponse
-
-        from .errors import database_refusal
-
         if not isinstance(exception, (DataError, IntegrityError)):
             return None
         code, message, status = database_refusal(exception)
@@ -126,9 +123,6 @@ class PageLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.utils import translation
-        from django.utils.cache import patch_vary_headers
-
         if not request.path.startswith(self.PREFIXES):
             return self.get_response(request)
         wanted = request.GET.get("lang")

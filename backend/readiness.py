@@ -12,6 +12,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 
+from backend.celery import app
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,8 +24,6 @@ def _database():
 
 
 def _broker():
-    from backend.celery import app
-
     timeout = settings.READYZ_BROKER_TIMEOUT
     with app.connection_for_write(url=settings.CELERY_BROKER_URL, connect_timeout=timeout) as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)

@@ -37,7 +37,8 @@ class LoginThrottle(_ClientAddress, throttling.SimpleRateThrottle):
 
 def check_login_rate(request):
     """For sign-ins outside DRF (the pages and the admin): the LoginThrottle's count, or 429 rate_limited."""
-    from .errors import RateLimited  # errors imports DRF's views, which load this module through the settings
+    # backend.errors imports DRF's views, which load this module through the REST settings: a cycle at import.
+    from .errors import RateLimited  # noqa: PLC0415 - see above
 
     if request is None:
         return

@@ -10,6 +10,8 @@ import os
 import shutil
 from pathlib import Path
 
+from prometheus_client import multiprocess
+
 
 def on_starting(server):
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
@@ -20,6 +22,4 @@ def on_starting(server):
 
 def child_exit(server, worker):
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         multiprocess.mark_process_dead(worker.pid)

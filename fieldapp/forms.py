@@ -11,6 +11,7 @@ import hashlib
 import json
 
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from backend.validators import JSONShapeValidator
@@ -287,8 +288,6 @@ def describe():
 
 def form_version():
     """Changes whenever any form changes (labels included, in the default language)."""
-    from django.utils import translation
-
     with translation.override("en"):
         text = json.dumps(describe(), sort_keys=True, default=str)
     return "1." + hashlib.sha256(text.encode()).hexdigest()[:12]

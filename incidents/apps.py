@@ -6,4 +6,4 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Field records"
 
     def ready(self):
-        from . import specs  # noqa: F401 - registers the record types with the sync engine
+        from . import specs  # noqa: F401, PLC0415 - registers the record types once the models are loaded

@@ -104,8 +104,6 @@ class Shift(SyncedRecord):
         return f"{self.call_sign} {self.started_at:%Y-%m-%d %H:%M}"
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         errors = {}
         if self.ended_at and self.started_at and self.ended_at < self.started_at:
             errors["ended_at"] = [ValidationError("The shift ends before it starts.", code="times_out_of_order")]

@@ -6,6 +6,8 @@ read through the scoped queryset, and records leave as `to_wire` (the same
 representation sync pull uses). Objects outside the caller's scope are 404.
 """
 
+import uuid
+
 import django_filters
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
@@ -285,8 +287,6 @@ def _body(request):
 
 
 def _uuid_or_400(value, name):
-    import uuid
-
     if value is None:
         return None
     try:

@@ -9,10 +9,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from backend.errors import NotFound
 from incidents.choices import CaseStatus, ContactMode
 from incidents.models import FollowUpCase, Shift
 from records.models import Conflict
-from responders.models import Membership, Role
+from responders.models import Membership, Role, User
 from sync.models import Mutation
 
 from .models import Notification
@@ -42,9 +43,20 @@ def notification_send(*, recipient, kind, subject, body="", object_type="", obje
     return notification, True
 
 
+def notification_mark_read(*, recipient, notification_id):
+    """The recipient has read it (the first reading is kept). Someone else's notification answers not_found."""
+    notification = Notification.objects.filter(pk=notification_id, recipient=recipient).first()
+    if notification is None:
+        raise NotFound("No such notification.")
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
 def _enqueue_email(notification_id):
     """Hand the email to a task that retries until the mail server takes it."""
-    from .tasks import email_notification
+    from .tasks import email_notification  # noqa: PLC0415 - tasks.py imports this module
 
     try:
         email_notification.delay(notification_id)
@@ -170,8 +182,6 @@ def shifts_remind_unsubmitted(*, now=None):
         review_status__in=[Shift.ReviewStatus.OPEN, Shift.ReviewStatus.RETURNED],
     ).order_by("ended_at", "pk")[:BATCH]
     sent = 0
-    from responders.models import User
-
     for shift in shifts:
         crew = list(
             User.objects.filter(
@@ -231,7 +241,7 @@ def sync_escalate_stale(*, now=None):
 
 def follow_ups_enqueue_overdue(today=None):
     """Enqueue one escalation task per overdue case, after this transaction commits (none if it rolls back)."""
-    from .tasks import escalate_follow_up
+    from .tasks import escalate_follow_up  # noqa: PLC0415 - tasks.py imports this module
 
     ids = overdue_case_ids(today)
     for case_id in ids:

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from sync.services import tombstones_purge
+
 from . import services
 
 RETRY = {
@@ -46,6 +48,4 @@ def escalate_stale_sync():
 
 @shared_task(name="sync.purge_tombstones", **RETRY)
 def purge_tombstones():
-    from sync.services import tombstones_purge
-
     return tombstones_purge()

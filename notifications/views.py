@@ -1,11 +1,10 @@
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from . import services
 from .models import Notification
 
 
@@ -32,8 +31,5 @@ class InboxView(ListAPIView):
 class MarkReadView(APIView):
     @extend_schema(request=None, responses={200: NotificationOutput})
     def post(self, request, notification_id):
-        notification = get_object_or_404(Notification, pk=notification_id, recipient=request.user)
-        if notification.read_at is None:
-            notification.read_at = timezone.now()
-            notification.save(update_fields=["read_at"])
+        notification = services.notification_mark_read(recipient=request.user, notification_id=notification_id)
         return Response(NotificationOutput(notification).data)

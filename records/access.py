@@ -6,23 +6,25 @@ Deny by default: a record outside the user's scope answers not_found, exactly as
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from backend.errors import Forbidden, NotFound
+from backend.errors import DomainError, Forbidden, NotFound
 from responders import selectors
-from responders.models import Team
+from responders.models import Membership, Program, Role, Team
 
-if TYPE_CHECKING:
-    from .registry import RecordSpec
+from .registry import RecordSpec, get_spec
+
+# Who may read a program's reports (aggregates only, never persons).
+REPORT_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN, Role.COORDINATOR, Role.ANALYST}
 
 
 def scoped_queryset(spec: RecordSpec, user: Any, include_deleted: bool = False) -> QuerySet[Any]:
     """The records of this type the user may read now (deny by default)."""
     team_ids = selectors.readable_team_ids(user, program_codes=spec.programs)
-    qs = spec.model._default_manager.filter(team_id__in=team_ids)
+    qs: QuerySet[Any] = spec.model._default_manager.filter(team_id__in=team_ids)
     if not include_deleted:
         qs = qs.filter(deleted_at__isnull=True)
     return qs
@@ -39,7 +41,6 @@ def get_for_write(spec: RecordSpec, user: Any, record_id: Any, lock: bool = True
         raise NotFound(f"No {spec.name} with that id.") from None
 
 
-
 def access_locked(queryset: QuerySet[Any], pk: Any, *, missing: str) -> Any:
     """The row with this pk in `queryset` (already scoped to the user, and locked by the caller's
     select_for_update), or 404 with `missing`: out of scope and not existing answer alike."""
@@ -52,6 +53,51 @@ def access_locked(queryset: QuerySet[Any], pk: Any, *, missing: str) -> Any:
 def in_readable_teams(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
     """The rows of `queryset` (team-owned: conflicts, amendments, shift logs) in the teams the user may read."""
     return queryset.filter(team_id__in=selectors.readable_team_ids(user))
+
+
+def in_reviewed_teams(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    """The rows of `queryset` (team-owned) in the teams the user reviews (supervisors and program admins)."""
+    return queryset.filter(team_id__in=selectors.reviewable_team_ids(user))
+
+
+def own_or_reviewed(queryset: QuerySet[Any], user: Any, author_field: str) -> QuerySet[Any]:
+    """Rows of the teams the user reviews, plus the user's own rows (`author_field`) in teams they can still
+    see: the conflict, amendment and quarantine lists."""
+    return queryset.filter(
+        Q(team_id__in=selectors.reviewable_team_ids(user))
+        | Q(**{author_field: user}, team_id__in=selectors.readable_team_ids(user))
+    )
+
+
+def report_scope(user: Any, code: Any, team: Any = None) -> tuple[Program, set[int]]:
+    """The program (by its code) and the teams `user` may report on: the whole program for a program-wide
+    membership, else the member's team; `team` narrows it to one of those (the API and the report pages)."""
+    program = Program.objects.filter(code=code).first() if code in Program.Code.values else None
+    if program is None:
+        raise DomainError("invalid_program", "program is MACRO or DVP.")
+    membership = selectors.membership_for_program(user, program.pk)
+    if membership is None or membership.role not in REPORT_ROLES:
+        raise Forbidden("Reports are for supervisors, coordinators, program admins and analysts of this program.")
+    teams = Team.objects.filter(program=program)
+    if membership.team_id:
+        teams = teams.filter(pk=membership.team_id)
+    team_ids = set(teams.values_list("pk", flat=True))
+    if team:
+        if not str(team).isdigit() or int(team) not in team_ids:
+            raise NotFound("No such team in your scope.")
+        team_ids = {int(team)}
+    return program, team_ids
+
+
+def report_programs(user: Any) -> list[str]:
+    """The codes of the programs `user` may report on, in the order of their memberships."""
+    return [m.program.code for m in selectors.memberships_for(user) if m.role in REPORT_ROLES]
+
+
+def require_program_role(user: Any, program: Program, roles: Iterable[str], message: str) -> None:
+    """403 unless the user holds one of `roles` in the program (a CAD import: supervisors and program admins)."""
+    if selectors.role_in_program(user, program.pk) not in roles:
+        raise Forbidden(message)
 
 
 def require_reviewer(user: Any, team_id: int | None, message: str) -> None:
@@ -76,16 +122,10 @@ def _missing(value: Any) -> ValidationError:
     return ValidationError(f'Invalid pk "{value}" - object does not exist.', code="does_not_exist")
 
 
-def check_references(
-    spec: RecordSpec, user: Any, values: Mapping[str, Any], team_id: int, program_id: int
-) -> None:
+def check_references(spec: RecordSpec, user: Any, values: Mapping[str, Any], team_id: int, program_id: int) -> None:
     """Every record or person a write names must be one the writer may see; otherwise the same answer as an id
     that does not exist (does_not_exist), so a reference never tells whether a record outside scope exists.
     Lists of record ids also stay within the record's team (wrong_team), as foreign keys do (Model.clean)."""
-    from responders.models import Membership
-
-    from .registry import get_spec
-
     errors = {}
     for name, target in spec.references.items():
         obj = values.get(name)
@@ -137,4 +177,3 @@ def resolve_team(spec: RecordSpec, user: Any, team_id: int | None) -> Team:
     if team_id not in cache:
         cache[team_id] = Team.objects.select_related("program").get(pk=team_id)
     return cache[team_id]
-

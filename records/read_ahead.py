@@ -41,9 +41,9 @@ class ReadAhead:
         """The locked instance for the first mutation of this push that asks for it; None afterwards."""
         return self.records.pop((type_name, record_id), None)
 
-    def version(self, record_id: Any, version: int) -> RecordVersion | None | bool:
-        """The stored version row (or None when there is none), or False when it was not read ahead."""
-        return self.versions.get((record_id, version), False)
+    def has_version(self, record_id: Any, version: int) -> bool:
+        """Whether this version of the record was read ahead (`versions` then holds it, or None: no such row)."""
+        return (record_id, version) in self.versions
 
     def versions_after(self, record_id: Any, version: int) -> list[dict[str, Any]] | None:
         """The stored versions after `version`, or None when they were not all read ahead."""

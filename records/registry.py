@@ -7,8 +7,8 @@ field's validation, wire form and merge rule are declared once.
 
 import copy
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db import models
 from rest_framework import serializers
 
 from backend.errors import DomainError
@@ -30,29 +30,30 @@ class Policy:
 @dataclass
 class RecordSpec:
     name: str
-    model: type[models.Model]
-    programs: frozenset
-    policies: dict
+    model: Any  # a records.base.SyncedRecord subclass; Any, as its fields are read by name (_meta.get_field)
+    programs: frozenset[str]
+    policies: dict[str, str]
     # Fields only some roles may read or write: field -> set of roles.
-    restricted: dict = field(default_factory=dict)
+    restricted: dict[str, set[str]] = field(default_factory=dict)
     # Status machine for STATUS fields: field -> {from: {allowed to}}.
-    transitions: dict = field(default_factory=dict)
+    transitions: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     # Foreign keys to other synced records: field -> spec name (must be visible to the writer).
-    references: dict = field(default_factory=dict)
+    references: dict[str, str] = field(default_factory=dict)
     # JSON lists of ids of other synced records: field -> spec name (each visible to the writer, same team).
-    id_lists: dict = field(default_factory=dict)
+    id_lists: dict[str, str] = field(default_factory=dict)
     # Fields naming people (a foreign key to a user, or a JSON list of user ids): active members of the program.
-    people: tuple = ()
+    people: tuple[str, ...] = ()
     # The shift whose approval locks this record: "shift" (a field), "self" (a Shift), or None.
     lock: str | None = "shift"
     # Server-owned fields shown on the wire but never written by clients.
-    read_only: tuple = ()
+    read_only: tuple[str, ...] = ()
     # Extra serializer field overrides for input parsing.
-    extra_input_fields: dict = field(default_factory=dict)
-    input_serializer: type | None = None
+    extra_input_fields: dict[str, Any] = field(default_factory=dict)
+    # The type's input serializer class; built from the model in __post_init__ unless given.
+    input_serializer: Any = None
     order: int = 0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name, policy in self.policies.items():
             if policy not in Policy.ALL:
                 raise ValueError(f"{self.name}.{name}: unknown policy {policy}")
@@ -60,10 +61,10 @@ class RecordSpec:
             self.input_serializer = build_input_serializer(self)
 
     @property
-    def writable(self):
+    def writable(self) -> tuple[str, ...]:
         return tuple(self.policies)
 
-    def lock_shift(self, instance):
+    def lock_shift(self, instance: Any) -> Any:
         if self.lock == "self":
             return instance
         if self.lock:
@@ -74,7 +75,7 @@ class RecordSpec:
 REGISTRY: dict[str, RecordSpec] = {}
 
 
-def register(spec):
+def register(spec: RecordSpec) -> RecordSpec:
     if spec.name in REGISTRY:
         raise ValueError(f"record type {spec.name} registered twice")
     spec.order = len(REGISTRY)
@@ -82,7 +83,7 @@ def register(spec):
     return spec
 
 
-def get_spec(name):
+def get_spec(name: Any) -> RecordSpec:
     try:
         return REGISTRY[name]
     except (KeyError, TypeError):
@@ -91,19 +92,19 @@ def get_spec(name):
         ) from None
 
 
-def spec_for_model(model):
+def spec_for_model(model: Any) -> RecordSpec:
     return next(s for s in REGISTRY.values() if s.model is model)
 
 
-def ordered_specs():
+def ordered_specs() -> list[RecordSpec]:
     return sorted(REGISTRY.values(), key=lambda s: s.order)
 
 
-def build_input_serializer(spec):
+def build_input_serializer(spec: RecordSpec) -> type["CachedFieldsModelSerializer"]:
     """A ModelSerializer over the writable fields: types, lengths, choices and JSON shapes, from the model."""
     model = spec.model
     fk_names = {f.name for f in model._meta.fields if f.is_relation}
-    extra_kwargs = {}
+    extra_kwargs: dict[str, dict[str, Any]] = {}
     for name in spec.policies:
         extra_kwargs[name] = {"required": False}
         if name in fk_names:
@@ -124,17 +125,18 @@ def build_input_serializer(spec):
     return type(f"{model.__name__}Input", (CachedFieldsModelSerializer,), attrs)
 
 
-class CachedFieldsModelSerializer(serializers.ModelSerializer):
+class CachedFieldsModelSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]  # one per model
     """A ModelSerializer that introspects its model once per class, not once per instance.
 
     Sync validates every mutation with a new serializer; building the fields from the model each time
     cost more than the database work. Each instance still gets its own deep copy of the fields.
     """
 
-    _fields_template = None
+    _fields_template: dict[str, Any] | None = None
 
-    def get_fields(self):
+    def get_fields(self) -> dict[str, Any]:
         cls = type(self)
-        if cls.__dict__.get("_fields_template") is None:
-            cls._fields_template = super().get_fields()
-        return copy.deepcopy(cls._fields_template)
+        template = cls.__dict__.get("_fields_template")  # this class's own, not a parent's
+        if template is None:
+            template = cls._fields_template = super().get_fields()
+        return copy.deepcopy(template)

@@ -16,6 +16,8 @@ from rest_framework import serializers
 from backend import metrics
 from backend.drf_internals import rearm_serializer
 
+from .redaction import hidden_fields
+from .registry import RecordSpec
 from .validation import compile_plan, fast_parse
 
 # Foreign keys the server sets itself (or has already checked against the writer's scope): full_clean need not
@@ -24,7 +26,8 @@ from .validation import compile_plan, fast_parse
 SERVER_SET = ("program", "team", "created_by", "created_on_device", "updated_by")
 
 
-def canonical(spec, name, value):
+
+def canonical(spec: RecordSpec, name: str, value: Any) -> Any:
     """The JSON form of a field value: what the wire carries and what merges compare."""
     if value is None:
         return None
@@ -39,7 +42,7 @@ def canonical(spec, name, value):
 _JSON_SCALARS = frozenset({str, int, bool})
 
 
-def snapshot(spec, instance, loaded=False):
+def snapshot(spec: RecordSpec, instance: Any, loaded: bool = False) -> dict[str, Any]:
     """The writable fields' JSON form (what the wire carries, what versions store and merges compare).
 
     Every value is a fresh JSON-native object, so a version snapshot taken now does not change with the
@@ -66,7 +69,7 @@ def snapshot(spec, instance, loaded=False):
 _AS_JSON_DUMPS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
-def json_copy(value):
+def json_copy(value: Any) -> Any:
     """A fresh copy of a value as JSON has it: json.loads(json.dumps(value, default=str)), through orjson (the
     same values; non-string keys become strings as json.dumps writes them) where orjson can write the value
     (it cannot integers beyond 64 bits: those take the standard library)."""
@@ -79,7 +82,7 @@ def json_copy(value):
 _SNAPSHOT_PLANS: dict[str, tuple[tuple[str, str, bool, bool, Any], ...]] = {}
 
 
-def _snapshot_plan(spec):
+def _snapshot_plan(spec: RecordSpec) -> tuple[tuple[str, str, bool, bool, Any], ...]:
     """Per writable field, once per type: (name, attname, is a foreign key, JSON the database returns as plain
     JSON values (a JSONField without a custom decoder, whose serializer field passes it through), serializer
     field)."""
@@ -104,14 +107,14 @@ def _snapshot_plan(spec):
 _SERIALIZER_FIELDS: dict[str, Any] = {}
 
 
-def _serializer_fields(spec):
+def _serializer_fields(spec: RecordSpec) -> Any:
     cached = _SERIALIZER_FIELDS.get(spec.name)
     if cached is None:
         cached = _SERIALIZER_FIELDS[spec.name] = spec.input_serializer().fields
     return cached
 
 
-def to_wire(spec, instance, user, loaded=False):
+def to_wire(spec: RecordSpec, instance: Any, user: Any, loaded: bool = False) -> dict[str, Any]:
     """One record as a client sees it: its writable fields plus server-owned facts; restricted fields hidden.
 
     loaded: the instance comes straight from a query and is only serialized afterwards (see snapshot)."""
@@ -142,18 +145,16 @@ def to_wire(spec, instance, user, loaded=False):
         }
     )
     if spec.restricted:
-        from .redaction import hidden_fields
-
         for name in hidden_fields(spec.name, user, instance.program_id):
             data.pop(name, None)
     return data
 
 
-def _iso(value):
+def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
-def parse_fields(spec, data, partial=True):
+def parse_fields(spec: RecordSpec, data: Any, partial: bool = True) -> dict[str, Any]:
     """Validate and convert client values (wire form) to Python values. Unknown fields are an error."""
     if not isinstance(data, dict):
         raise ValidationError({"fields": [ValidationError("Expected an object.", code="wrong_type")]})
@@ -180,7 +181,7 @@ def parse_fields(spec, data, partial=True):
 _FAST_PLANS: dict[str, Any] = {}
 
 
-def fast_parse_fields(spec, data):
+def fast_parse_fields(spec: RecordSpec, data: dict[str, Any]) -> dict[str, Any] | None:
     """The compiled validator's values for `data` (records/validation.py), or None: the serializer decides.
 
     Counted in record_input_validations_total{path="compiled"|"serializer"} so a fast path that stops engaging
@@ -196,7 +197,7 @@ def fast_parse_fields(spec, data):
 _INPUT_SERIALIZERS = threading.local()
 
 
-def _input_serializer(spec, data, partial):
+def _input_serializer(spec: RecordSpec, data: Any, partial: bool) -> Any:
     """This thread's input serializer for the type, re-armed with new data.
 
     A new serializer deep-copies its thirty-odd fields, which cost more than validating the values; the fields
@@ -209,7 +210,7 @@ def _input_serializer(spec, data, partial):
     return rearm_serializer(serializer, data, partial=partial)
 
 
-def _required_on_create(spec):
+def _required_on_create(spec: RecordSpec) -> list[str]:
     """Fields a new record must carry: not blank, not null, and without a default (a scene response's incident
     among them; the foreign keys the server sets are not the client's to send)."""
     required = []
@@ -220,7 +221,7 @@ def _required_on_create(spec):
     return required
 
 
-def _drf_to_django(errors):
+def _drf_to_django(errors: dict[str, Any]) -> ValidationError:
     out = {}
     for name, errs in errors.items():
         items = errs if isinstance(errs, list) else [errs]

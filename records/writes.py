@@ -5,6 +5,7 @@ versioned, indexed for pull and audited the same way (docs/dev/write-flow.md fol
 """
 
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,15 +19,15 @@ from audit.models import AuditEvent
 from audit.services import audit_event
 from backend.errors import DomainError, Forbidden, StateConflict
 from responders import selectors
-from responders.models import Device, Role, User
+from responders.models import Device, Role, Team, User
 
 from . import merge
 from .access import check_references, check_restricted, resolve_team, scoped_queryset
 from .bulk import insert_many
-from .changes import record_change_rows, write_changes
+from .changes import ChangeRow, record_change_rows, write_changes
 from .models import Amendment, Change, Conflict, RecordVersion
 from .read_ahead import ReadAhead
-from .registry import Policy
+from .registry import Policy, RecordSpec, ordered_specs
 from .wire import SERVER_SET, canonical, parse_fields, snapshot
 
 TEAM_MOVE_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN}
@@ -67,34 +68,34 @@ class DeferredWrites:
     exist when the push began (one query for the batch instead of one per create).
     """
 
-    versions: list = field(default_factory=list)
-    changes: list = field(default_factory=list)
-    events: list = field(default_factory=list)
+    versions: list[RecordVersion] = field(default_factory=list)
+    changes: list[ChangeRow] = field(default_factory=list)
+    events: list[AuditEvent] = field(default_factory=list)
     # Conflicts the push's merges opened (their ids are in the answers already; nothing reads them before commit).
-    conflicts: list = field(default_factory=list)
-    known_absent: set = field(default_factory=set)
+    conflicts: list[Conflict] = field(default_factory=list)
+    known_absent: set[Any] = field(default_factory=set)
     # Mutation rows this push has settled and not yet written: a later mutation's merge base reads its device's
     # own earlier edits from them.
-    mutations: list = field(default_factory=list)
+    mutations: list[Any] = field(default_factory=list)
     # What the push read ahead for its updates and deletes (records/read_ahead.py), or None.
     ahead: ReadAhead | None = None
 
-    def mark(self):
+    def mark(self) -> tuple[int, int, int, int]:
         return len(self.versions), len(self.changes), len(self.events), len(self.conflicts)
 
-    def rollback_to(self, mark):
+    def rollback_to(self, mark: tuple[int, int, int, int]) -> None:
         del self.versions[mark[0] :]
         del self.changes[mark[1] :]
         del self.events[mark[2] :]
         del self.conflicts[mark[3] :]
 
-    def pending_version(self, record_id, version):
+    def pending_version(self, record_id: Any, version: int) -> RecordVersion | None:
         return next((v for v in self.versions if v.record_id == record_id and v.version == version), None)
 
-    def pending_versions_after(self, record_id, version):
+    def pending_versions_after(self, record_id: Any, version: int) -> list[RecordVersion]:
         return [v for v in self.versions if v.record_id == record_id and v.version > version]
 
-    def flush(self):
+    def flush(self) -> None:
         insert_many(RecordVersion, self.versions)
         write_changes(self.changes)
         insert_many(AuditEvent, self.events)
@@ -107,12 +108,12 @@ class WriteResult:
     status: str  # applied | unchanged | merged | conflict | amendment
     instance: object
     version: int
-    merged_fields: list = field(default_factory=list)
-    conflicts: list = field(default_factory=list)
+    merged_fields: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
     amendment: object = None
 
 
-def _stamp(instance, ctx, now):
+def _stamp(instance: Any, ctx: WriteContext, now: datetime) -> None:
     instance.updated_by = ctx.actor
     instance.server_updated_at = now
     if ctx.app_version:
@@ -123,7 +124,7 @@ def _stamp(instance, ctx, now):
         instance.device_updated_at = ctx.device_time
 
 
-def _record_version(spec, instance, ctx, changed, now):
+def _record_version(spec: RecordSpec, instance: Any, ctx: WriteContext, changed: Iterable[str], now: datetime) -> None:
     row = RecordVersion(
         record_type=spec.name,
         record_id=instance.pk,
@@ -141,14 +142,14 @@ def _record_version(spec, instance, ctx, changed, now):
         row.save(force_insert=True)
 
 
-def _write_changes(ctx, rows):
+def _write_changes(ctx: WriteContext, rows: list[ChangeRow]) -> None:
     if ctx.deferred is not None:
         ctx.deferred.changes.extend(rows)
     else:
         write_changes(rows)
 
 
-def _audit(spec, instance, ctx, action, **detail):
+def _audit(spec: RecordSpec, instance: Any, ctx: WriteContext, action: str, **detail: Any) -> None:
     if not ctx.audit:
         return
     event = audit_event(
@@ -167,7 +168,7 @@ def _audit(spec, instance, ctx, action, **detail):
         event.save()
 
 
-def _clean(spec, instance, validated=()):
+def _clean(spec: RecordSpec, instance: Any, validated: Iterable[str] = ()) -> None:
     """Model validation. `validated` names fields whose values the input serializer just checked with the same
     model validators (types, lengths, choices, JSON shapes): checking them twice doubled a create's CPU time.
     Cross-field rules (Model.clean) always run."""
@@ -178,12 +179,14 @@ def _clean(spec, instance, validated=()):
         instance.validate_constraints()
 
 
-def _is_locked(spec, instance):
+def _is_locked(spec: RecordSpec, instance: Any) -> bool:
     shift = spec.lock_shift(instance)
     return shift is not None and shift.is_locked
 
 
-def record_create(*, spec, ctx, data, record_id=None, team_id=None):
+def record_create(
+    *, spec: RecordSpec, ctx: WriteContext, data: Any, record_id: Any = None, team_id: int | None = None
+) -> WriteResult:
     """Create a record from client values. A record added to an approved shift log is flagged late."""
     values, team = _create_inputs(spec, ctx, data, team_id)
     now = timezone.now()
@@ -195,7 +198,9 @@ def record_create(*, spec, ctx, data, record_id=None, team_id=None):
     return WriteResult("applied", instance, instance.version)
 
 
-def prepare_create(*, spec, ctx, data, record_id, team_id=None):
+def prepare_create(
+    *, spec: RecordSpec, ctx: WriteContext, data: Any, record_id: Any, team_id: int | None = None
+) -> WriteResult:
     """Everything record_create does except the INSERT: for a push inserting a run of creates in one statement.
 
     The same validation and the same errors; the version snapshot, change row and audit event go to
@@ -209,7 +214,7 @@ def prepare_create(*, spec, ctx, data, record_id, team_id=None):
     return WriteResult("applied", instance, instance.version)
 
 
-def _create_inputs(spec, ctx, data, team_id):
+def _create_inputs(spec: RecordSpec, ctx: WriteContext, data: Any, team_id: int | None) -> tuple[dict[str, Any], Team]:
     values = parse_fields(spec, data, partial=False)
     team = resolve_team(spec, ctx.actor, team_id)
     check_restricted(spec, ctx.actor, team.program_id, values)
@@ -217,7 +222,9 @@ def _create_inputs(spec, ctx, data, team_id):
     return values, team
 
 
-def _new_record(spec, ctx, values, team, record_id, now):
+def _new_record(
+    spec: RecordSpec, ctx: WriteContext, values: dict[str, Any], team: Team, record_id: Any, now: datetime
+) -> Any:
     """The validated, unsaved record."""
     if record_id is not None and not _known_absent(ctx, record_id):
         error = id_taken_error(spec, ctx.actor, record_id)
@@ -241,14 +248,14 @@ def _new_record(spec, ctx, values, team, record_id, now):
     return instance
 
 
-def _created(spec, ctx, instance, values, now):
+def _created(spec: RecordSpec, ctx: WriteContext, instance: Any, values: dict[str, Any], now: datetime) -> None:
     """A new record's history, change row and audit event."""
     _record_version(spec, instance, ctx, values.keys(), now)
     _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT))
     _audit(spec, instance, ctx, AuditEvent.Action.RECORD_CREATE, late=instance.is_late)
 
 
-def _known_absent(ctx, record_id):
+def _known_absent(ctx: WriteContext, record_id: Any) -> bool:
     """True once for an id the push found absent when it began; a second create of it queries again."""
     if ctx.deferred is None or record_id not in ctx.deferred.known_absent:
         return False
@@ -256,16 +263,14 @@ def _known_absent(ctx, record_id):
     return True
 
 
-def record_exists(spec, record_id):
+def record_exists(spec: RecordSpec, record_id: Any) -> bool:
     """Whether any record, of any type, has this id (ids are unique across types: history and the change
     index are keyed on the id alone)."""
     return bool(taken_ids([record_id]))
 
 
-def taken_ids(ids):
+def taken_ids(ids: Iterable[Any]) -> set[Any]:
     """The ids among `ids` that a record of any type already has (deleted ones included), in one query."""
-    from .registry import ordered_specs
-
     ids = list(ids)
     if not ids:
         return set()
@@ -287,7 +292,7 @@ def taken_ids(ids):
     return set(queries[0].union(*queries[1:], all=True))
 
 
-def id_taken_error(spec, user, record_id):
+def id_taken_error(spec: RecordSpec, user: Any, record_id: Any) -> StateConflict | None:
     """The answer to a create whose id is taken, or None when it is free.
 
     `record_exists` when the caller can read that record (the same type, in their scope: a create sent twice).
@@ -301,14 +306,13 @@ def id_taken_error(spec, user, record_id):
     return StateConflict("id_unavailable", "This id cannot be used; generate a new one.")
 
 
-def _version_row(ctx, record_id, version):
+def _version_row(ctx: WriteContext, record_id: Any, version: int) -> RecordVersion | None:
     pending = ctx.deferred.pending_version(record_id, version) if ctx.deferred is not None else None
     if pending is not None:
         return pending
     ahead = ctx.deferred.ahead if ctx.deferred is not None else None
-    stored = ahead.version(record_id, version) if ahead is not None else False
-    if stored is not False:
-        return stored
+    if ahead is not None and ahead.has_version(record_id, version):
+        return ahead.versions[(record_id, version)]
     return RecordVersion.objects.filter(record_id=record_id, version=version).first()
 
 
@@ -319,18 +323,21 @@ class _Later:
     version: int
     device_id: object
     mutation_id: object
-    changed_fields: list
+    changed_fields: list[str]
     author_id: int
 
 
-def _versions_after(ctx, record_id, version):
+def _versions_after(ctx: WriteContext, record_id: Any, version: int) -> list[_Later]:
     """The versions of a record after `version`, oldest first: those already written and those of this push."""
     ahead = ctx.deferred.ahead if ctx.deferred is not None else None
     stored = ahead.versions_after(record_id, version) if ahead is not None else None
     if stored is None:
-        stored = RecordVersion.objects.filter(record_id=record_id, version__gt=version).values(
-            "version", "device_id", "mutation_id", "changed_fields", "author_id"
-        )
+        stored = [
+            dict(row)
+            for row in RecordVersion.objects.filter(record_id=record_id, version__gt=version).values(
+                "version", "device_id", "mutation_id", "changed_fields", "author_id"
+            )
+        ]
     later = {row["version"]: _Later(**row) for row in stored}
     if ctx.deferred is not None:
         for row in ctx.deferred.pending_versions_after(record_id, version):
@@ -338,12 +345,12 @@ def _versions_after(ctx, record_id, version):
     return [later[v] for v in sorted(later)]
 
 
-def _is_own(ctx, later):
+def _is_own(ctx: WriteContext, later: _Later) -> bool:
     """Written by this device's own sync mutation (not a person at a desk, not another device)."""
     return ctx.device is not None and later.mutation_id is not None and later.device_id == ctx.device.pk
 
 
-def _start_version(instance, base_version, ctx):
+def _start_version(instance: Any, base_version: int | None, ctx: WriteContext) -> int | None:
     """The version a mutation's merge base starts from, or None when it was made on the current version."""
     if base_version is not None:
         if base_version > instance.version or base_version < 1:
@@ -354,17 +361,17 @@ def _start_version(instance, base_version, ctx):
     return 1 if ctx.causal else None
 
 
-def _no_own_edits(ctx, record_id):
+def _no_own_edits(ctx: WriteContext, record_id: Any) -> list[tuple[int | None, Any, int]]:
     return []
 
 
 # Where a device's own earlier edits of a record come from: [(seq, fields as sent, version answered)]. The sync
 # engine keeps them (its mutation log) and sets this when it loads (sync/apps.py); the record core does not
 # read the protocol's tables itself.
-own_edits_source = _no_own_edits
+own_edits_source: Callable[[WriteContext, Any], list[tuple[int | None, Any, int]]] = _no_own_edits
 
 
-def _own_edits_since(spec, ctx, record_id, start):
+def _own_edits_since(spec: RecordSpec, ctx: WriteContext, record_id: Any, start: int) -> list[dict[str, Any]]:
     """The values this device sent in its own updates of the record that were taken in after version `start`
     (each answered with a later version), in the order they were taken in. A rejected one is not on the
     device's copy; one answered with `start` or earlier is in that version already, as merged."""
@@ -385,11 +392,11 @@ def _own_edits_since(spec, ctx, record_id, start):
 class _Base:
     """A mutation's effective merge base and the versions written since its start version."""
 
-    values: dict | None  # None: the current version (nothing to merge)
-    later: list = field(default_factory=list)  # versions after the start version, oldest first
+    values: dict[str, Any] | None  # None: the current version (nothing to merge)
+    later: list[_Later] = field(default_factory=list)  # versions after the start version, oldest first
 
 
-def _merge_base(spec, instance, base_version, ctx):
+def _merge_base(spec: RecordSpec, instance: Any, base_version: int | None, ctx: WriteContext) -> _Base:
     """What the writer knew of the record: docs/sync-protocol.md, "The merge base"."""
     if ctx.base_data is not None:
         return _Base(ctx.base_data)
@@ -401,16 +408,19 @@ def _merge_base(spec, instance, base_version, ctx):
     return _Base(merge.effective_base(row.data if row else {}, own), _versions_after(ctx, instance.pk, start))
 
 
-def _kept_value_author(ctx, instance, base, name):
+def _kept_value_author(ctx: WriteContext, instance: Any, base: _Base, name: str) -> int | None:
     """Who set the value a conflict keeps: the author of the newest version that changed the field."""
     later = base.later or _versions_after(ctx, instance.pk, 0)
     for v in reversed(later):
         if name in (v.changed_fields or []):
             return v.author_id
-    return instance.created_by_id
+    creator: int | None = instance.created_by_id
+    return creator
 
 
-def record_update(*, spec, ctx, instance, data, base_version=None):
+def record_update(
+    *, spec: RecordSpec, ctx: WriteContext, instance: Any, data: Any, base_version: int | None = None
+) -> WriteResult:
     """Apply the fields a client changed, merged against what changed since the writer's base (records/merge.py).
 
     `instance` must come from get_for_write (locked, in scope). Edits to a
@@ -461,7 +471,15 @@ def record_update(*, spec, ctx, instance, data, base_version=None):
     return WriteResult(outcome.status, instance, instance.version, merged_fields=outcome.merged, conflicts=conflicts)
 
 
-def _conflict_rows(spec, ctx, instance, base, base_version, field_conflicts, now):
+def _conflict_rows(
+    spec: RecordSpec,
+    ctx: WriteContext,
+    instance: Any,
+    base: _Base,
+    base_version: int | None,
+    field_conflicts: list[merge.FieldConflict],
+    now: datetime,
+) -> list[Conflict]:
     """A Conflict for each field whose incoming value lost the merge (kept for a person to resolve)."""
     return [
         Conflict(
@@ -485,7 +503,9 @@ def _conflict_rows(spec, ctx, instance, base, base_version, field_conflicts, now
     ]
 
 
-def record_delete(*, spec, ctx, instance, base_version=None):
+def record_delete(
+    *, spec: RecordSpec, ctx: WriteContext, instance: Any, base_version: int | None = None
+) -> WriteResult:
     """Delete as a tombstone. A delete made without seeing edits someone else wrote since its base does not erase
     them: it becomes a conflict for a person to decide. The device's own later edits are not someone else's."""
     if instance.deleted_at is not None:
@@ -532,7 +552,7 @@ def record_delete(*, spec, ctx, instance, base_version=None):
     return WriteResult("applied", instance, instance.version)
 
 
-def record_move(*, spec, ctx, instance, team_id):
+def record_move(*, spec: RecordSpec, ctx: WriteContext, instance: Any, team_id: int | None) -> WriteResult:
     """Reassign a record to another team of the same program (supervisors and program admins).
 
     Devices of the old team get a removal on their next pull.
@@ -560,7 +580,32 @@ def record_move(*, spec, ctx, instance, team_id):
     return WriteResult("applied", instance, instance.version)
 
 
-def _request_amendment(spec, ctx, instance, op, data, base_version):
+def record_set_server_state(
+    *,
+    spec: RecordSpec,
+    ctx: WriteContext,
+    instance: Any,
+    values: dict[str, Any],
+    changed: Iterable[str],
+    now: datetime | None = None,
+) -> WriteResult:
+    """A change only the server makes (a shift log's review state): `values` set, a new version so devices learn
+    it at their next pull, its history row (listing `changed`) and its change-index rows. No input parsing and
+    no merge: the caller has checked the step, and audits it under its own action."""
+    now = now or timezone.now()
+    for name, value in values.items():
+        setattr(instance, name, value)
+    _stamp(instance, ctx, now)
+    instance.version += 1
+    instance.save()
+    _record_version(spec, instance, ctx, changed, now)
+    _write_changes(ctx, record_change_rows(spec.name, instance, Change.Op.UPSERT))
+    return WriteResult("applied", instance, instance.version)
+
+
+def _request_amendment(
+    spec: RecordSpec, ctx: WriteContext, instance: Any, op: str, data: Any, base_version: int | None
+) -> WriteResult:
     shift = spec.lock_shift(instance)
     amendment = Amendment.objects.create(
         record_type=spec.name,

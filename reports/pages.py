@@ -24,16 +24,16 @@ from django.utils.translation import ngettext
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from backend.dates import parse_day
+from backend.dates import parse_day, stored_moment
 from backend.errors import DomainError, Forbidden, NotFound, http_status
 from incidents.choices import Need, Origin, Service
 from incidents.models import Engagement, FollowUpCase, SceneResponse
+from records.access import report_programs, report_scope
 from responders import selectors as people
 from responders.models import Program, Team
 from responders.web_auth import second_factor_satisfied
 
 from . import charts, selectors
-from .views import report_programs, report_scope
 
 PRESETS = ["last_30_days", "this_month", "last_month", "custom"]
 
@@ -65,8 +65,8 @@ def adjustment_text(adjustment, moment_label):
         "changed": _("changed after %(moment)s"),
         "deleted": _("deleted after %(moment)s"),
     }[adjustment["kind"]] % {"moment": moment_label}
-    first = date_format(datetime.fromisoformat(adjustment["first"]).date(), "j M Y")
-    last = date_format(datetime.fromisoformat(adjustment["last"]).date(), "j M Y")
+    first = date_format(stored_moment(adjustment["first"]).date(), "j M Y")
+    last = date_format(stored_moment(adjustment["last"]).date(), "j M Y")
     dates = first if first == last else f"{first} – {last}"
     sign = "−" if adjustment["kind"] == "deleted" else "+"
     return f"{sign}{what} {kind} ({dates})"

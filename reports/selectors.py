@@ -10,14 +10,17 @@ what keeps a closed period's figures put (docs/reports.md, "Closed periods"): th
 period's close, and what arrived or changed later is listed as a dated adjustment beside them.
 """
 
+import csv
 import statistics
 from collections import Counter, defaultdict
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import Count
+from django.http import HttpResponse
 from django.utils import timezone
 
+from backend.dates import stored_moment
 from incidents.choices import DISPATCHED_ORIGINS, ContactMode, Origin
 from incidents.models import ContactAttempt, Engagement, FollowUpCase, SceneResponse, Shift
 from records.models import RecordVersion
@@ -68,9 +71,9 @@ def _month(moment):
 
 def _value(name, raw):
     if name in DATETIME_FIELDS and isinstance(raw, str):
-        return datetime.fromisoformat(raw)
+        return stored_moment(raw)
     if name == "next_contact_due" and isinstance(raw, str):
-        return datetime.fromisoformat(raw).date()
+        return stored_moment(raw).date()
     return raw
 
 
@@ -414,10 +417,6 @@ def public_table(*, start, end, as_of=None):
 
 def engagements_csv_response(report, start, end):
     """The team x month x origin rows of an engagement report as a CSV download."""
-    import csv
-
-    from django.http import HttpResponse
-
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="engagements-{start}-{end}.csv"'
     writer = csv.writer(response)

@@ -1,11 +1,10 @@
 """Reports for supervisors, program admins, coordinators and analysts; public statistics for everyone."""
 
-from datetime import date, timedelta
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -16,15 +15,19 @@ from rest_framework.views import APIView
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from backend.dates import parse_day, parse_moment
-from backend.errors import DomainError, Forbidden, NotFound
+from backend.dates import stored_day
+from backend.errors import DomainError
 from backend.throttling import AnonRateThrottle
-from responders import selectors as people
-from responders.models import Program, Role, Team
+from incidents.choices import Origin
+from records.access import report_scope, require_program_role
+from responders.models import Program, Role
 
 from . import selectors
+from .cad import cad_import, reconcile
+from .inputs import CadImportInput, EngagementReportQuery, PublicStatsQuery, ReportPeriod, ReportQuery
+from .pages import page_language
+from .public import published_months
 
-REPORT_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN, Role.COORDINATOR, Role.ANALYST}
 PARAMS = [
     OpenApiParameter("program", str, required=True, enum=["MACRO", "DVP"]),
     OpenApiParameter("start", str, description="First day (YYYY-MM-DD); default: first of last month."),
@@ -46,42 +49,8 @@ def _closed_body(closed):
     return {"closed_at": closed["closed_at"], "adjustments": closed["adjustments"]}
 
 
-def _period(params):
-    today = timezone.localdate()
-    first = today.replace(day=1)
-    default_start = (first - timedelta(days=1)).replace(day=1)
-    start = parse_day(params.get("start"), "start", default_start)
-    end = parse_day(params.get("end"), "end", first)
-    if start >= end or (end - start).days > 3700:
-        raise DomainError("invalid_period", "start and end are dates (YYYY-MM-DD), start before end.")
-    return start, end
-
-
-def report_scope(user, code, team=None):
-    """The program and teams `user` may report on (aggregates only, never persons); the API and the pages."""
-    program = Program.objects.filter(code=code).first() if code in Program.Code.values else None
-    if program is None:
-        raise DomainError("invalid_program", "program is MACRO or DVP.")
-    membership = people.membership_for_program(user, program.pk)
-    if membership is None or membership.role not in REPORT_ROLES:
-        raise Forbidden("Reports are for supervisors, coordinators, program admins and analysts of this program.")
-    teams = Team.objects.filter(program=program)
-    if membership.team_id:
-        teams = teams.filter(pk=membership.team_id)
-    team_ids = set(teams.values_list("pk", flat=True))
-    if team:
-        if not str(team).isdigit() or int(team) not in team_ids:
-            raise NotFound("No such team in your scope.")
-        team_ids = {int(team)}
-    return program, team_ids
-
-
-def report_programs(user):
-    """The codes of the programs `user` may report on, in the order of their memberships."""
-    return [m.program.code for m in people.memberships_for(user) if m.role in REPORT_ROLES]
-
-
 def _scope(request):
+    """The program and teams asked for, within the asker's scope (records/access.py::report_scope)."""
     return report_scope(request.user, request.query_params.get("program"), request.query_params.get("team"))
 
 
@@ -98,20 +67,20 @@ class EngagementReportView(APIView):
     )
     def get(self, request):
         program, team_ids = _scope(request)
-        start, end = _period(request.query_params)
+        query = EngagementReportQuery.parse(request.query_params)
+        start, end = query["start"], query["end"]
         report = selectors.engagement_report(program=program, team_ids=team_ids, start=start, end=end)
         closed = None
-        if request.query_params.get("figures") != "current":
+        if query["figures"] != "current":
             closed = selectors.engagement_closed(program=program, team_ids=team_ids, start=start, end=end)
         if closed is not None:
             report, closed = closed["figures"], {**_closed_body(closed), "current": report}
-        moment = parse_moment(request.query_params.get("as_of"), "as_of")
-        if moment is not None:
+        if query["as_of"] is not None:
             report["as_of"] = selectors.engagement_report_as_of(
-                program=program, team_ids=team_ids, start=start, end=end, as_of=moment
+                program=program, team_ids=team_ids, start=start, end=end, as_of=query["as_of"]
             )
         body = {"program": program.code, "start": start.isoformat(), "end": end.isoformat(), **report, "closed": closed}
-        if request.query_params.get("export") == "csv":
+        if query["export"] == "csv":
             audit_record(
                 action=AuditEvent.Action.EXPORT,
                 actor=request.user,
@@ -135,10 +104,11 @@ class DvpReportView(APIView):
         program, team_ids = _scope(request)
         if program.code != Program.Code.DVP:
             raise DomainError("invalid_program", "This report is for DVP.")
-        start, end = _period(request.query_params)
+        query = ReportQuery.parse(request.query_params)
+        start, end = query["start"], query["end"]
         report = selectors.dvp_report(program=program, team_ids=team_ids, start=start, end=end)
         closed = None
-        if request.query_params.get("figures") != "current":
+        if query["figures"] != "current":
             closed = selectors.dvp_closed(program=program, team_ids=team_ids, start=start, end=end)
         if closed is not None:
             report, closed = closed["figures"], {**_closed_body(closed), "current": report}
@@ -153,7 +123,7 @@ class ShiftReportView(APIView):
     @extend_schema(parameters=PARAMS, responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         program, team_ids = _scope(request)
-        start, end = _period(request.query_params)
+        start, end = ReportPeriod.parse(request.query_params).values()
         return Response(
             {
                 "program": program.code,
@@ -166,29 +136,7 @@ class ShiftReportView(APIView):
 
 def _public(params):
     """Published months: of `year`, or the twelve newest. Arbitrary ranges are refused (docs/reports.md)."""
-    from .public import published_months
-
-    for name in ("start", "end"):
-        if params.get(name):
-            parse_day(params.get(name), name)  # an impossible date is still named as such
-            raise DomainError(
-                "invalid_period",
-                "Public statistics are published by calendar month only; ask for a year (year=2026) or none.",
-                fields={name: [{"code": "not_published", "message": "Ranges are not published."}]},
-            )
-    year = params.get("year")
-    if year not in (None, ""):
-        if not (isinstance(year, str) and year.isdigit() and len(year) == 4 and 1900 <= int(year) <= 2999):
-            raise DomainError(
-                "invalid_date",
-                "year is a four-digit year.",
-                fields={"year": [{"code": "invalid_date", "message": "A year such as 2026."}]},
-            )
-        year = int(year)
-    else:
-        year = None
-    newest, months = published_months(year=year)
-    return newest, months
+    return published_months(year=PublicStatsQuery.parse(params)["year"])
 
 
 def _public_body(newest, months):
@@ -221,16 +169,12 @@ class PublicStatsView(APIView):
 
 def public_columns():
     """The published table's columns, always all of them, with their labels: (key, program, label)."""
-    from incidents.choices import Origin
-
     return [(f"MACRO:{code}", "MACRO", _(label)) for code, label in Origin.choices] + [
         ("DVP:scene_response", "DVP", _("Scene responses"))
     ]
 
 
 def public_stats_page(request):
-    from .pages import page_language
-
     with translation.override(page_language(request)):
         return _public_stats_page(request)
 
@@ -243,7 +187,7 @@ def _public_stats_page(request):
     columns = public_columns()
     rows = [
         {
-            "month": date.fromisoformat(m["month"] + "-01"),
+            "month": stored_day(m["month"] + "-01"),
             "cells": [(label, program, m["cells"].get(key, 0)) for key, program, label in columns],
             "total": m["total"],
         }
@@ -276,18 +220,14 @@ class CadImportView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def post(self, request):
-        from .cad import cad_import
-
-        data = request.data if isinstance(request.data, dict) else {}
-        program = Program.objects.filter(code=data.get("program")).first()
-        if program is None:
-            raise DomainError("invalid_program", "program is MACRO or DVP.")
-        role = people.role_in_program(request.user, program.pk)
-        if role not in (Role.SUPERVISOR, Role.PROGRAM_ADMIN):
-            raise Forbidden("CAD imports are for supervisors and program admins.")
-        if not isinstance(data.get("csv"), str):
-            raise DomainError("invalid_csv", "csv is the file's text.")
-        return Response(cad_import(program=program, actor=request.user, text=data["csv"], request=request))
+        data = CadImportInput.parse(request.data)
+        require_program_role(
+            request.user,
+            data["program"],
+            (Role.SUPERVISOR, Role.PROGRAM_ADMIN),
+            "CAD imports are for supervisors and program admins.",
+        )
+        return Response(cad_import(program=data["program"], actor=request.user, text=data["csv"], request=request))
 
 
 class CadReconciliationView(APIView):
@@ -295,10 +235,8 @@ class CadReconciliationView(APIView):
 
     @extend_schema(parameters=PARAMS, responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        from .cad import reconcile
-
         program, team_ids = _scope(request)
-        start, end = _period(request.query_params)
+        start, end = ReportPeriod.parse(request.query_params).values()
         return Response(
             {
                 "program": program.code,

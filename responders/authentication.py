@@ -11,10 +11,17 @@ from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
+from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
-from .models import TokenFamily
+from .models import Device, TokenFamily
+
+
+class DeviceRequest(Request):
+    """For type checking only: a request DeviceJWTAuthentication signed in carries the device it came from."""
+
+    device: Device
 
 # Writing last_used_at on every request would turn every read into a write;
 # the idle limit is measured in hours, so a minute of slack is harmless.
@@ -62,7 +69,8 @@ def check_family_usable(family, now=None):
         raise exceptions.AuthenticationFailed("This device has been revoked.", code="device_revoked")
     if family.device.approved_at is None:
         # Sign-in gives a pending device no session; this holds the line for any session made another way.
-        from backend.errors import Forbidden  # backend.errors reads the REST settings that name this module
+        # backend.errors loads DRF's views, which read the REST settings that name this module: a cycle at import.
+        from backend.errors import Forbidden  # noqa: PLC0415
 
         raise Forbidden("This phone waits for a program admin's approval.", code="device_pending_approval")
     if family.revoked_at is not None:

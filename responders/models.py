@@ -1,6 +1,7 @@
 import uuid
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -169,8 +170,6 @@ class Membership(models.Model):
         return f"{self.user} · {self.get_role_display()} · {self.program}/{where}"
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         if self.team_id is not None and self.program_id is not None and self.team.program_id != self.program_id:
             raise ValidationError(
                 {

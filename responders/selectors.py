@@ -5,7 +5,9 @@ membership covers that team; a membership without a team covers the whole
 program. Analysts see no records at all (aggregates only).
 """
 
-from .models import Membership, Role, Team
+from django.db.models import Q
+
+from .models import Device, Membership, Role, Team
 
 RECORD_ROLES = {Role.FIELD_RESPONDER, Role.COORDINATOR, Role.SUPERVISOR, Role.PROGRAM_ADMIN}
 REVIEW_ROLES = {Role.SUPERVISOR, Role.PROGRAM_ADMIN}
@@ -57,6 +59,40 @@ def readable_team_ids(user, program_codes=None):
 
 def reviewable_team_ids(user):
     return team_ids_for(user, REVIEW_ROLES)
+
+
+def readable_teams(user):
+    """The teams whose records the user may read, with their programs."""
+    return Team.objects.filter(id__in=readable_team_ids(user)).select_related("program")
+
+
+def case_assignees(*, program_id, team_id):
+    """Who a follow-up case of this team can go to: the active field responders and coordinators of the team, or
+    of the whole program, by username."""
+    return [
+        m.user
+        for m in Membership.objects.filter(
+            Q(team_id=team_id) | Q(team__isnull=True),
+            program_id=program_id,
+            role__in=[Role.FIELD_RESPONDER, Role.COORDINATOR],
+            is_active=True,
+            user__is_active=True,
+        )
+        .select_related("user")
+        .order_by("user__username")
+    ]
+
+
+def manageable_devices(user):
+    """The user's own devices, and those of people in the teams the user reviews (supervisors, program admins)."""
+    team_ids = reviewable_team_ids(user)
+    return (
+        Device.objects.filter(
+            Q(user=user) | Q(user__memberships__team_id__in=team_ids, user__memberships__is_active=True)
+        )
+        .distinct()
+        .order_by("-created_at", "id")
+    )
 
 
 def can_review_team(user, team_id):

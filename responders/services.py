@@ -9,16 +9,21 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import AccessToken
 
 from audit.models import AuditEvent
 from audit.services import audit_record
 from backend.errors import Forbidden, RateLimited, Unauthenticated
+from backend.network import client_address
+from backend.throttling import check_login_rate
 
 from .authentication import check_family_usable
-from .models import Device, LoginFailure, Program, RefreshToken, TokenFamily
+from .models import Device, LoginFailure, Membership, Program, RefreshToken, Role, TokenFamily
 from .selectors import SECOND_FACTOR_ROLES, memberships_for
 
 User = get_user_model()
@@ -66,9 +71,6 @@ def _check_second_factor(user, otp, request):
     """The code, when the person has a confirmed authenticator: a TOTP code or an unused recovery code.
 
     Returns the django-otp device that verified it, or None when none is needed."""
-    from django_otp.plugins.otp_static.models import StaticDevice
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     needs = any(m.role in SECOND_FACTOR_ROLES for m in memberships_for(user)) or user.is_superuser
     devices = list(TOTPDevice.objects.filter(user=user, confirmed=True)) if needs else []
     if not devices:
@@ -100,8 +102,6 @@ def _check_second_factor(user, otp, request):
 
 def _failure_key(username, request):
     """The lockout key: a username (known or not) from one client address."""
-    from backend.network import client_address
-
     text = f"{username if isinstance(username, str) else ''}\x00{client_address(request) or 'unknown'}"
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -155,8 +155,6 @@ def login_failures_purge(now=None):
     """Forget failure counts a day old whose lock (if any) has ended: they would be reset at the next attempt
     anyway (_record_failure), and unknown usernames would otherwise pile up. Returns how many were removed."""
     now = now or timezone.now()
-    from django.db.models import Q
-
     stale = LoginFailure.objects.filter(last_failure_at__lt=now - timedelta(days=1)).filter(
         Q(locked_until__isnull=True) | Q(locked_until__lte=now)
     )
@@ -204,8 +202,6 @@ def login_succeeded(user, now=None):
 
 def web_login(*, username, password, otp=None, request=None):
     """Sign in to the supervisor pages or the admin: the same checks, throttle and audit as the API login."""
-    from backend.throttling import check_login_rate
-
     check_login_rate(request)
     user, otp_device = check_credentials(username=username, password=password, otp=otp, request=request)
     login_succeeded(user)
@@ -483,8 +479,6 @@ def membership_audit(*, before, after, actor, request=None):
 def staff_status_sync(*, user):
     """A program admin signs in to the admin: is_staff follows an active program-admin role (the superuser's
     own flag is left alone), so a role given or ended in the admin opens or closes the door with it."""
-    from .models import Membership, Role
-
     if user.is_superuser:
         return
     is_admin = Membership.objects.filter(user=user, role=Role.PROGRAM_ADMIN, is_active=True).exists()
@@ -494,9 +488,6 @@ def staff_status_sync(*, user):
 def second_factor_reset(*, user, actor, request=None):
     """A program admin clears a person's authenticator app and recovery codes (a lost phone): the person signs in
     with the password alone and sets the app up again. Their web sessions that were verified with it end."""
-    from django_otp.plugins.otp_static.models import StaticDevice
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     with transaction.atomic():
         totp = TOTPDevice.objects.filter(user=user).delete()[0]
         static = StaticDevice.objects.filter(user=user).delete()[0]

@@ -10,7 +10,6 @@ from rest_framework.views import APIView
 from backend.throttling import LoginThrottle
 
 from . import selectors, services
-from .models import Device, Team
 from .serializers import DeviceOutput, LoginInput, MeOutput, RefreshInput, TokenPairOutput
 
 
@@ -59,7 +58,7 @@ class MeView(APIView):
     @extend_schema(responses={200: MeOutput})
     def get(self, request):
         user = request.user
-        teams = Team.objects.filter(id__in=selectors.readable_team_ids(user)).select_related("program")
+        teams = selectors.readable_teams(user)
         body = {
             "id": user.id,
             "username": user.username,
@@ -73,20 +72,6 @@ class MeView(APIView):
         return Response(MeOutput(body).data)
 
 
-def _manageable_devices(user):
-    """The caller's own devices, and those of people in the teams the caller reviews (supervisors, admins)."""
-    from django.db.models import Q
-
-    team_ids = selectors.reviewable_team_ids(user)
-    return (
-        Device.objects.filter(
-            Q(user=user) | Q(user__memberships__team_id__in=team_ids, user__memberships__is_active=True)
-        )
-        .distinct()
-        .order_by("-created_at", "id")
-    )
-
-
 class DeviceListView(ListAPIView):
     """Devices of the responders this supervisor or program admin manages, and the caller's own."""
 
@@ -95,7 +80,7 @@ class DeviceListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return self.serializer_class.Meta.model.objects.none()
-        return _manageable_devices(self.request.user)
+        return selectors.manageable_devices(self.request.user)
 
 
 class DeviceRevokeView(APIView):
@@ -103,7 +88,7 @@ class DeviceRevokeView(APIView):
 
     @extend_schema(request=None, responses={200: DeviceOutput})
     def post(self, request, device_id):
-        device = get_object_or_404(_manageable_devices(request.user), pk=device_id)
+        device = get_object_or_404(selectors.manageable_devices(request.user), pk=device_id)
         device = services.device_revoke(device=device, actor=request.user, request=request)
         return Response(DeviceOutput(device).data)
 

@@ -11,6 +11,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from backend.errors import DomainError, RateLimited
 
@@ -82,8 +83,6 @@ def with_status(request, response):
 def second_factor_satisfied(request):
     """False for a session of someone who now has a confirmed TOTP device but did not give its code when this
     session signed in (it began before the device was confirmed): such a session must sign in again."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     user = request.user
     if not user.is_authenticated:
         return True

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from backend.errors import DomainError, Forbidden, NotFound, http_status
 from responders import selectors
 from responders.models import Role
+from responders.web_auth import second_factor_satisfied
 
 # Roles that read records on these pages (field responders use the field app; analysts see aggregates only).
 STAFF_ROLES = {Role.COORDINATOR, Role.SUPERVISOR, Role.PROGRAM_ADMIN}
@@ -40,8 +41,6 @@ def _guard(view, need_review):
     @login_required
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        from responders.web_auth import second_factor_satisfied
-
         if not second_factor_satisfied(request):
             logout(request)
             return redirect_to_login(request.get_full_path())

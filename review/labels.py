@@ -8,9 +8,9 @@ import datetime
 import json
 
 from django.utils import formats, timezone, translation
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
+from backend.dates import try_parse_datetime, try_parse_day
 from fieldapp.forms import describe
 from responders.models import User
 
@@ -46,7 +46,7 @@ def _choice(choices, value):
 
 def when(value, with_date=True):
     if isinstance(value, str):
-        value = parse_datetime(value) or value
+        value = try_parse_datetime(value) or value
     if isinstance(value, datetime.datetime):
         value = timezone.localtime(value) if timezone.is_aware(value) else value
         return formats.date_format(value, "D j M Y, H:i" if with_date else "H:i")
@@ -55,7 +55,7 @@ def when(value, with_date=True):
 
 def day(value):
     if isinstance(value, str):
-        value = parse_date(value) or value
+        value = try_parse_day(value) or value
     if isinstance(value, datetime.date):
         return formats.date_format(value, "D j M Y")
     return str(value)
@@ -212,7 +212,7 @@ def record_title(record_type, record, people=None):
 
 def _date_of(value):
     if isinstance(value, str):
-        value = parse_datetime(value) or value
+        value = try_parse_datetime(value) or value
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     return value or ""

@@ -6,11 +6,9 @@ controls. These pages have no scripts, so rows are drawn on the server: the rows
 "Remove" box on each, and an "Add a row" button that draws the form again with one more. Nobody types JSON.
 """
 
-import datetime
-
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from backend.dates import try_parse_datetime, try_parse_moment
 from backend.validators import ISO_DATETIME
 from records.access import scoped_queryset
 from records.registry import get_spec
@@ -26,7 +24,7 @@ HIDDEN_MEMBERS = ("name",)  # as in the field app: real names only where a recor
 
 def local_input(value):
     """An ISO time as a datetime-local input's value, in the server's time zone."""
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    parsed = try_parse_datetime(value)  # a phone may have sent a time that is no real one (30 February)
     if parsed is None:
         return ""
     if timezone.is_aware(parsed):
@@ -36,9 +34,9 @@ def local_input(value):
 
 def aware_iso(raw):
     """A datetime-local input's value as an ISO time in the server's time zone (ValueError if unreadable)."""
-    moment = datetime.datetime.fromisoformat(raw)
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
+    moment = try_parse_moment(raw)  # naive: the server's time zone
+    if moment is None:
+        raise ValueError(raw)
     return moment.isoformat()
 
 
@@ -113,7 +111,7 @@ def draw_rows(field, rows, spare=SPARE_ROWS):
 
 def _has_offset(value):
     """An ISO time as stored (with its offset), not one typed into a datetime-local input."""
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    parsed = try_parse_datetime(value)
     return parsed is not None and timezone.is_aware(parsed)
 
 

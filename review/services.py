@@ -8,12 +8,13 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from backend.errors import DomainError, StateConflict
 from incidents.models import Shift
+from notifications.models import Notification
+from notifications.services import notification_send
 from records.access import access_locked, get_for_write, in_readable_teams, require_reviewer
-from records.changes import record_change_rows, write_changes
-from records.models import Amendment, Change, RecordVersion
+from records.models import Amendment
 from records.registry import get_spec
-from records.wire import snapshot
-from records.writes import WriteContext, record_delete, record_update
+from records.writes import WriteContext, record_delete, record_set_server_state, record_update
+from responders.models import User
 
 from .models import ShiftReview
 
@@ -68,27 +69,19 @@ def _move(actor, shift_id, step, comment="", request=None):
             require_reviewer(actor, shift.team_id, "Only a supervisor of this team can review its shift logs.")
         target = _check_step(shift, step, comment)
         now = timezone.now()
-        shift.review_status = target
         if step == "submit":
-            shift.submitted_at, shift.submitted_by = now, actor
+            values = {"submitted_at": now, "submitted_by": actor}
         else:
-            shift.reviewed_at, shift.reviewed_by, shift.review_comment = now, actor, comment
+            values = {"reviewed_at": now, "reviewed_by": actor, "review_comment": comment}
         # A new version, so devices learn the review state (and the lock) at their next pull.
-        shift.version += 1
-        shift.server_updated_at = now
-        shift.updated_by = actor
-        shift.save()
-        RecordVersion.objects.create(
-            record_type="shift",
-            record_id=shift.pk,
-            version=shift.version,
-            data=snapshot(get_spec("shift"), shift),
-            changed_fields=["review_status"],
-            author=actor,
-            device=getattr(actor, "current_device", None),
-            at=now,
+        record_set_server_state(
+            spec=get_spec("shift"),
+            ctx=WriteContext(actor=actor, device=getattr(actor, "current_device", None), request=request),
+            instance=shift,
+            values={"review_status": target, **values},
+            changed=["review_status"],
+            now=now,
         )
-        write_changes(record_change_rows("shift", shift, Change.Op.UPSERT))
         audit_record(
             action=AUDIT[step],
             actor=actor,
@@ -106,10 +99,6 @@ def _move(actor, shift_id, step, comment="", request=None):
 
 def _notify_return(shift, actor):
     """Tell the crew their log came back: their inbox, and email where they have an address."""
-    from notifications.models import Notification
-    from notifications.services import notification_send
-    from responders.models import User
-
     crew = User.objects.filter(
         pk__in=[shift.created_by_id, *[c for c in shift.crew if isinstance(c, int)]], is_active=True
     ).exclude(pk=actor.pk)

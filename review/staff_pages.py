@@ -28,7 +28,8 @@ from records.redaction import hidden_fields, redact_fields
 from records.registry import get_spec
 from records.wire import to_wire
 from records.writes import WriteContext, record_update
-from responders.models import Membership, Role, Team
+from responders import selectors as people_selectors
+from responders.models import Team
 from sync.models import Mutation
 
 from . import labels
@@ -210,20 +211,7 @@ def _case(request, case_id, for_write=False):
 
 def _assignable(case):
     """Who a case can go to: active field responders and coordinators of its team (or of the whole program)."""
-    from django.db.models import Q
-
-    return [
-        m.user
-        for m in Membership.objects.filter(
-            Q(team_id=case.team_id) | Q(team__isnull=True),
-            program_id=case.program_id,
-            role__in=[Role.FIELD_RESPONDER, Role.COORDINATOR],
-            is_active=True,
-            user__is_active=True,
-        )
-        .select_related("user")
-        .order_by("user__username")
-    ]
+    return people_selectors.case_assignees(program_id=case.program_id, team_id=case.team_id)
 
 
 @staff_required

@@ -5,10 +5,11 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.errors import DomainError
 from incidents.models import Shift
+from records.access import in_reviewed_teams
 from records.registry import get_spec
 from records.wire import to_wire
-from responders import selectors
 from sync.serializers import AmendmentOutput
 
 from . import services
@@ -20,8 +21,6 @@ def _comment(request):
     data = request.data if isinstance(request.data, dict) else {}
     comment = data.get("comment", "")
     if not isinstance(comment, str) or len(comment) > 2000:
-        from backend.errors import DomainError
-
         raise DomainError(
             "validation_error",
             "Some fields are not valid.",
@@ -64,10 +63,9 @@ class ReviewQueueView(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Shift.objects.none()
         return (
-            Shift.objects.filter(
-                team_id__in=selectors.reviewable_team_ids(self.request.user),
-                review_status=Shift.ReviewStatus.SUBMITTED,
-                deleted_at__isnull=True,
+            in_reviewed_teams(
+                Shift.objects.filter(review_status=Shift.ReviewStatus.SUBMITTED, deleted_at__isnull=True),
+                self.request.user,
             )
             .select_related("program")
             .order_by("submitted_at", "id")

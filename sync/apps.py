@@ -5,12 +5,13 @@ class SyncConfig(AppConfig):
     name = "sync"
     verbose_name = "Offline sync"
 
-    def ready(self):
-        from backend import metrics as backend_metrics
-        from records import writes
+    def ready(self) -> None:
+        # These load models (backend.metrics through DRF's settings): only once the app registry is ready.
+        from backend import metrics as backend_metrics  # noqa: PLC0415
+        from records import writes  # noqa: PLC0415
 
-        from . import metrics
-        from .merge_base import device_own_edits
+        from . import metrics  # noqa: PLC0415
+        from .merge_base import device_own_edits  # noqa: PLC0415
 
         # A sync mutation's merge base includes the device's own earlier edits, which the mutation log holds.
         writes.own_edits_source = device_own_edits

@@ -27,7 +27,7 @@ commit order.
 """
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,7 +105,7 @@ def held_back(team_ids: Collection[int], below: int) -> bool:
 
 
 def read_changes(
-    team_ids: Collection[int], after: tuple[int, int], limit: int, below: int
+    team_ids: Collection[int], after: Sequence[int], limit: int, below: int
 ) -> list[tuple[Any, ...]]:
     """Change rows of these teams after position `after`=(txid, id) and below txid `below`, in order."""
     if not team_ids:

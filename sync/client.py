@@ -27,7 +27,7 @@ KEPT_ON_RECORD = {"applied", "unchanged", "merged", "conflict"}
 
 
 class SyncError(Exception):
-    def __init__(self, status, body):
+    def __init__(self, status: int, body: Any) -> None:
         super().__init__(f"{status}: {body}")
         self.status = status
         self.body = body
@@ -36,14 +36,16 @@ class SyncError(Exception):
 class HttpTransport:
     """JSON over HTTP with a bearer token (urllib: no dependency beyond the standard library)."""
 
-    def __init__(self, base_url, token, timeout=30):
+    def __init__(self, base_url: str, token: str | None, timeout: float = 30) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("The server URL must be http:// or https://")
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
 
-    def __call__(self, method, path, body=None, params=None):
+    def __call__(
+        self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
+    ) -> tuple[int, Any]:
         url = self.base_url + path + ("?" + urllib.parse.urlencode(params) if params else "")
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - http(s) only, set by caller
@@ -64,12 +66,12 @@ class Outgoing:
     type: str
     op: str
     id: str
-    fields: dict
+    fields: dict[str, Any]
     base_version: int | None = None
     team: int | None = None
 
-    def wire(self):
-        body = {
+    def wire(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "mutation_id": self.mutation_id,
             "seq": self.seq,
             "type": self.type,
@@ -88,39 +90,48 @@ class Outgoing:
 class SyncClient:
     transport: Callable[..., tuple[int, Any]]
     batch_size: int = 100
-    records: dict = field(default_factory=dict)  # (type, id) -> the record as last pulled (the server's copy)
+    # (type, id) -> the record as last pulled (the server's copy)
+    records: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # (type, id) -> fields of this device's edits the server answered, shown on the record until a pull brings it
-    acked: dict = field(default_factory=dict)
-    outbox: list = field(default_factory=list)  # Outgoing, in seq order
+    acked: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    outbox: list[Outgoing] = field(default_factory=list)  # Outgoing, in seq order
     behind: bool = False  # the last pull said changes wait behind a sync write still open
     next_seq: int = 1
     cursor: str | None = None
-    results: dict = field(default_factory=dict)  # mutation_id -> final result from the server
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # mutation_id -> final result from the server
 
     # --- local edits ----------------------------------------------------
-    def _queue(self, type_, op, record_id, fields, base_version=None, team=None):
+    def _queue(
+        self,
+        type_: str,
+        op: str,
+        record_id: Any,
+        fields: dict[str, Any],
+        base_version: int | None = None,
+        team: int | None = None,
+    ) -> Outgoing:
         out = Outgoing(str(uuid.uuid4()), self.next_seq, type_, op, str(record_id), dict(fields), base_version, team)
         self.next_seq += 1
         self.outbox.append(out)
         return out
 
-    def create(self, type_, fields, team=None, record_id=None):
-        record_id = str(record_id or uuid.uuid4())
-        self._queue(type_, "create", record_id, fields, team=team)
-        return record_id
+    def create(self, type_: str, fields: dict[str, Any], team: int | None = None, record_id: Any = None) -> str:
+        new_id = str(record_id or uuid.uuid4())
+        self._queue(type_, "create", new_id, fields, team=team)
+        return new_id
 
-    def update(self, type_, record_id, fields):
+    def update(self, type_: str, record_id: Any, fields: dict[str, Any]) -> Outgoing:
         """Queue changed fields, based on the version this device last pulled."""
         server_copy = self.records.get((type_, str(record_id)))
         return self._queue(
             type_, "update", record_id, fields, base_version=server_copy["version"] if server_copy else None
         )
 
-    def delete(self, type_, record_id):
+    def delete(self, type_: str, record_id: Any) -> Outgoing:
         server_copy = self.records.get((type_, str(record_id)))
         return self._queue(type_, "delete", record_id, {}, base_version=server_copy["version"] if server_copy else None)
 
-    def view(self, type_, record_id):
+    def view(self, type_: str, record_id: Any) -> dict[str, Any] | None:
         """What the person sees: the last pulled record with this device's own edits on top (those answered but
         not yet pulled back, then those still in the outbox)."""
         key = (type_, str(record_id))
@@ -140,9 +151,9 @@ class SyncClient:
         return record
 
     # --- sync -------------------------------------------------------------
-    def push(self):
+    def push(self) -> list[dict[str, Any]]:
         """Send the outbox in batches until everything is answered (or only waiting mutations remain)."""
-        answered = []
+        answered: list[dict[str, Any]] = []
         while self.outbox:
             batch = self.outbox[: self.batch_size]
             status, body = self.transport(
@@ -150,7 +161,7 @@ class SyncClient:
             )
             if status != 200:
                 raise SyncError(status, body)
-            done = set()
+            done: set[str] = set()
             sent = {m.mutation_id: m for m in batch}
             for result in body["results"]:
                 if result["status"] == "pending":
@@ -166,7 +177,7 @@ class SyncClient:
                 break
         return answered
 
-    def pull(self, limit=None):
+    def pull(self, limit: int | None = None) -> int:
         pages = 0
         while True:
             params: dict[str, Any] = {"protocol": PROTOCOL}
@@ -199,7 +210,7 @@ class SyncClient:
             if not body["has_more"]:
                 return pages
 
-    def sync(self):
+    def sync(self) -> list[dict[str, Any]]:
         """Push then pull: what a phone does when it gets signal. It pulls only once every mutation it pushed has
         an answer (a `pending` one waits for an earlier seq and stays in the outbox)."""
         answered = self.push()

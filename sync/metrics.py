@@ -1,6 +1,8 @@
 """Sync metrics (backend/metrics.py serves them): what pushes and pulls answered, counted where the views answer,
 and the sync state the database holds, read at scrape time. docs/configuration.md, "Metrics", lists them."""
 
+from typing import Any
+
 from django.db.models import Count, Q
 from prometheus_client import Counter
 
@@ -32,7 +34,7 @@ PULLS = Counter(
 PULLED = Counter("sync_pulled_changes_total", "Changes sent in pull pages.", ["api"])
 
 
-def push_answered(api, results):
+def push_answered(api: str, results: list[dict[str, Any]]) -> None:
     """A push answered 200: one per push, and its mutations by status."""
     PUSHES.labels(api, "ok").inc()
     counts: dict[str, int] = {}
@@ -43,19 +45,19 @@ def push_answered(api, results):
         MUTATIONS.labels(api, status).inc(n)
 
 
-def push_refused(api, code):
+def push_refused(api: str, code: str | None) -> None:
     """A push answered with an error (nothing of it applied): its code, and an admission refusal counted apart."""
     PUSHES.labels(api, code or "error").inc()
     if code == "server_busy":
         ADMISSION_REFUSALS.inc()
 
 
-def pull_answered(api, changes, behind=False):
+def pull_answered(api: str, changes: int, behind: bool = False) -> None:
     PULLS.labels(api, "behind" if behind else "ok").inc()
     PULLED.labels(api).inc(changes)
 
 
-def database_state():
+def database_state() -> dict[str, Any]:
     """Quarantine size by status, conflicts opened and resolved (never deleted, so these only grow), and the pull
     horizon's lag (the age of the oldest sync write still open that holds pulls back)."""
     quarantine = dict.fromkeys([Mutation.Status.REJECTED.value, Mutation.Status.PENDING.value], 0)

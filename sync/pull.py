@@ -24,20 +24,22 @@ from audit.services import audit_record
 from backend.errors import DomainError, Gone
 from records.models import Change
 from records.registry import get_spec, ordered_specs
-from records.wire_rows import wire_rows
+from records.wire_rows import WireRow, wire_rows
 from responders import selectors
 from sync.changes import MAX_ID, held_back, horizon, logger, read_changes, stable_horizon
 from sync.models import DeviceSyncState, SyncHorizon
+
+Page = dict[str, Any]  # one answer: changes, removed_teams, reset, cursor, has_more, behind, server_time
 
 CURSOR_SALT = "sync.pull.cursor"
 CURSOR_VERSION = 1
 
 
-def encode_cursor(data):
+def encode_cursor(data: dict[str, Any]) -> str:
     return signing.dumps(data, key=settings.SYNC_CURSOR_KEY, salt=CURSOR_SALT, compress=True)
 
 
-def decode_cursor(token, user, device):
+def decode_cursor(token: str | None, user: Any, device: Any) -> dict[str, Any] | None:
     if not token:
         return None
     try:
@@ -51,12 +53,12 @@ def decode_cursor(token, user, device):
     return data
 
 
-def purge_horizon():
+def purge_horizon() -> int:
     row = SyncHorizon.objects.filter(pk=1).first()
     return row.purged_below_txid if row else 0
 
 
-def pull(*, user, device, cursor=None, limit=None, request=None):
+def pull(*, user: Any, device: Any, cursor: str | None = None, limit: int | None = None, request: Any = None) -> Page:
     limit = max(1, min(limit or settings.SYNC_MAX_PULL_PAGE, settings.SYNC_MAX_PULL_PAGE))
     state = decode_cursor(cursor, user, device)
     teams_now = sorted(selectors.readable_team_ids(user))
@@ -89,6 +91,7 @@ def pull(*, user, device, cursor=None, limit=None, request=None):
             if state.get("b"):
                 state["b"]["teams"] = [t for t in state["b"]["teams"] if t in teams_now]
 
+    changes: list[dict[str, Any]]
     changes, has_more, behind = [], False, False
     if state.get("b"):
         changes, state["b"] = _backfill(user, state["b"], limit)
@@ -117,7 +120,7 @@ def pull(*, user, device, cursor=None, limit=None, request=None):
     return answer
 
 
-def _fresh_state(user, device, teams, fingerprint):
+def _fresh_state(user: Any, device: Any, teams: list[int], fingerprint: Any) -> dict[str, Any]:
     # Every change below the stable horizon is covered by the backfill that follows; the stream resumes there.
     below = stable_horizon()
     return {
@@ -131,7 +134,9 @@ def _fresh_state(user, device, teams, fingerprint):
     }
 
 
-def _backfill(user, fill, limit):
+def _backfill(
+    user: Any, fill: dict[str, Any], limit: int
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Current state of the backfill teams, type by type, in id order."""
     changes: list[dict[str, Any]] = []
     specs = ordered_specs()
@@ -155,7 +160,9 @@ def _backfill(user, fill, limit):
     return changes, (None if done else fill)
 
 
-def _stream(user, teams, position, limit):
+def _stream(
+    user: Any, teams: list[int], position: list[int], limit: int
+) -> tuple[list[dict[str, Any]], list[int], bool, bool]:
     """Changes after `position` and below the stable horizon, as the records stand now.
 
     Returns (changes, new position, has_more, behind): behind when committed changes of these teams wait above the
@@ -176,7 +183,7 @@ def _stream(user, teams, position, limit):
     by_type: dict[str, Any] = {}
     for row in rows:
         by_type.setdefault(row[1], set()).add(_as_uuid(row[2]))
-    current = {}
+    current: dict[tuple[str, uuid.UUID], WireRow] = {}
     for type_name, ids in by_type.items():
         spec = get_spec(type_name)
         for record in wire_rows(spec, spec.model._base_manager.filter(pk__in=ids), user):
@@ -192,7 +199,7 @@ def _stream(user, teams, position, limit):
     return changes, new_position, has_more, behind
 
 
-def _change_for(type_name, record_id, record, team_set):
+def _change_for(type_name: str, record_id: uuid.UUID, record: WireRow | None, team_set: set[int]) -> dict[str, Any]:
     """What the device should do now, from the record's current state (not from the stale change row)."""
     base = {"type": type_name, "id": str(record_id)}
     if record is None:
@@ -204,11 +211,11 @@ def _change_for(type_name, record_id, record, team_set):
     return {**base, "op": Change.Op.UPSERT, "version": record.version, "record": record.record}
 
 
-def _as_uuid(value):
+def _as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def audit_pull(user, device, changes, request):
+def audit_pull(user: Any, device: Any, changes: list[dict[str, Any]], request: Any) -> None:
     """One SYNC_PULL audit event for what a device was sent, naming the DVP records."""
     dvp = sum(1 for c in changes if c.get("record") and c["record"].get("program") == "DVP")
     audit_record(

@@ -41,6 +41,7 @@ from records.writes import (
     taken_ids,
 )
 from responders import selectors
+from responders.models import Team
 from sync.merge_base import stored_own_edits
 from sync.models import DeviceSyncState, Mutation, QuarantinedPush
 
@@ -179,8 +180,6 @@ def _apply(user, device, app_version, mutation, request, deferred, create=record
 
 def _intended_scope(user, mutation):
     """The team a rejected mutation was meant for, when the author may see it: so its supervisor sees it too."""
-    from responders.models import Team
-
     readable = selectors.readable_team_ids(user)
     if mutation.op == "create":
         team_id = mutation.payload.get("team")

@@ -1,3 +1,5 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from records.models import Amendment, Conflict
@@ -5,13 +7,13 @@ from records.redaction import redact_amendment, redact_conflict, redact_mutation
 from sync.models import Mutation
 
 
-def _reader(serializer):
+def _reader(serializer: serializers.BaseSerializer[Any]) -> Any:
     """The person the answer is for (field walls: records/redaction.py). None hides every restricted field."""
     request = serializer.context.get("request")
     return serializer.context.get("user") or getattr(request, "user", None)
 
 
-class MutationInput(serializers.Serializer):
+class MutationInput(serializers.Serializer[Any]):
     """Documented shape; the engine reads each mutation itself so one bad mutation cannot fail the batch."""
 
     mutation_id = serializers.UUIDField(help_text="Client-generated id of this mutation (idempotency key).")
@@ -28,13 +30,13 @@ class MutationInput(serializers.Serializer):
     form_version = serializers.CharField(required=False, max_length=40)
 
 
-class PushInput(serializers.Serializer):
+class PushInput(serializers.Serializer[Any]):
     protocol = serializers.IntegerField(help_text="Sync protocol version; this server speaks 1.")
     app_version = serializers.CharField(required=False, allow_blank=True, max_length=40, default="")
     mutations = MutationInput(many=True)
 
 
-class MutationResult(serializers.Serializer):
+class MutationResult(serializers.Serializer[Any]):
     mutation_id = serializers.UUIDField()
     seq = serializers.IntegerField(allow_null=True)
     type = serializers.CharField()
@@ -55,14 +57,14 @@ class MutationResult(serializers.Serializer):
     )
 
 
-class PushOutput(serializers.Serializer):
+class PushOutput(serializers.Serializer[Any]):
     protocol = serializers.IntegerField()
     results = MutationResult(many=True)
     next_seq = serializers.IntegerField(help_text="The next sequence number the server expects from this device.")
     server_time = serializers.DateTimeField()
 
 
-class PullChange(serializers.Serializer):
+class PullChange(serializers.Serializer[Any]):
     type = serializers.CharField()
     id = serializers.UUIDField()
     op = serializers.ChoiceField(choices=["upsert", "delete", "remove"])
@@ -70,7 +72,7 @@ class PullChange(serializers.Serializer):
     record = serializers.DictField(required=False)
 
 
-class PullOutput(serializers.Serializer):
+class PullOutput(serializers.Serializer[Any]):
     protocol = serializers.IntegerField()
     changes = PullChange(many=True)
     removed_teams = serializers.ListField(child=serializers.IntegerField())
@@ -84,15 +86,15 @@ class PullOutput(serializers.Serializer):
     server_time = serializers.DateTimeField()
 
 
-class ConflictOutput(serializers.ModelSerializer):
+class ConflictOutput(serializers.ModelSerializer[Conflict]):
     redacted = serializers.SerializerMethodField(
         help_text="True when the field is one your role may not see: its values are then null."
     )
 
-    def get_redacted(self, obj) -> bool:
+    def get_redacted(self, obj: Conflict) -> bool:
         return False
 
-    def to_representation(self, instance):
+    def to_representation(self, instance: Conflict) -> dict[str, Any]:
         return redact_conflict(super().to_representation(instance), instance, _reader(self))
 
     class Meta:
@@ -131,13 +133,13 @@ class ConflictResolveOutput(ConflictOutput):
         fields = [*ConflictOutput.Meta.fields, "record_version"]
 
 
-class ConflictResolveInput(serializers.Serializer):
+class ConflictResolveInput(serializers.Serializer[Any]):
     resolution = serializers.ChoiceField(choices=Conflict.Resolution.choices)
     value = serializers.JSONField(required=False, allow_null=True, help_text="The new value, for 'custom'.")
 
 
-class QuarantineOutput(serializers.ModelSerializer):
-    def to_representation(self, instance):
+class QuarantineOutput(serializers.ModelSerializer[Mutation]):
+    def to_representation(self, instance: Mutation) -> dict[str, Any]:
         return redact_mutation(super().to_representation(instance), instance, _reader(self))
 
     class Meta:
@@ -161,15 +163,15 @@ class QuarantineOutput(serializers.ModelSerializer):
         ]
 
 
-class ReplayInput(serializers.Serializer):
+class ReplayInput(serializers.Serializer[Any]):
     fields = serializers.DictField(  # type: ignore[assignment]  # a field named "fields"
         required=False, help_text="Corrected fields; omitted keeps the original ones."
     )
     base_version = serializers.IntegerField(required=False, min_value=1)
 
 
-class AmendmentOutput(serializers.ModelSerializer):
-    def to_representation(self, instance):
+class AmendmentOutput(serializers.ModelSerializer[Amendment]):
+    def to_representation(self, instance: Amendment) -> dict[str, Any]:
         return redact_amendment(super().to_representation(instance), instance, _reader(self))
 
     class Meta:

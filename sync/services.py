@@ -1,28 +1,35 @@
 """People acting on what the engine kept: resolving conflicts, replaying or dismissing quarantined mutations."""
 
 import uuid
+from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
 from backend.errors import DomainError, StateConflict
 from records.access import access_locked, get_for_write, in_readable_teams, require_reviewer
-from records.models import Conflict
-from records.registry import get_spec
+from records.changes import is_postgres
+from records.models import Change, Conflict, RecordVersion
+from records.registry import get_spec, ordered_specs
 from records.writes import WriteContext, record_delete, record_update
 from responders import selectors
-from sync.models import Mutation
+from sync.models import Mutation, SyncHorizon, WatermelonCheckpoint
 
 from .push import process_mutation
 
 
-def conflict_resolve(*, conflict_id, actor, resolution, value=None, request=None):
+def conflict_resolve(
+    *, conflict_id: Any, actor: Any, resolution: str, value: Any = None, request: Any = None
+) -> Conflict:
     """A supervisor decides a conflict. Taking the incoming or a new value is a new record version, so it syncs."""
     with transaction.atomic():
         conflicts = in_readable_teams(Conflict.objects.select_for_update(), actor)
-        conflict = access_locked(conflicts, conflict_id, missing="No such conflict.")
+        conflict: Conflict = access_locked(conflicts, conflict_id, missing="No such conflict.")
         require_reviewer(actor, conflict.team_id, "Only a supervisor of this team can resolve its conflicts.")
         if conflict.status == Conflict.Status.RESOLVED:
             raise StateConflict("already_resolved", "This conflict was already resolved.")
@@ -62,15 +69,14 @@ def conflict_resolve(*, conflict_id, actor, resolution, value=None, request=None
             field=conflict.field,
             version=version,
         )
-    conflict.record_version = version  # the record's version once resolved (a new one if the value changed)
+    # The record's version once resolved (a new one if the value changed), for the answer only: not a column.
+    conflict.record_version = version  # type: ignore[attr-defined]
     return conflict
 
 
-def quarantine_queryset(user):
+def quarantine_queryset(user: Any) -> QuerySet[Mutation]:
     """Rejected or waiting mutations the user may see: their own, and their teams' for supervisors."""
     review = selectors.reviewable_team_ids(user)
-    from django.db.models import Q
-
     return (
         Mutation.objects.filter(
             status__in=[Mutation.Status.REJECTED, Mutation.Status.PENDING],
@@ -82,7 +88,9 @@ def quarantine_queryset(user):
     )
 
 
-def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, request=None):
+def mutation_replay(
+    *, mutation_id: Any, actor: Any, fields: Any = None, base_version: int | None = None, request: Any = None
+) -> dict[str, Any]:
     """Apply a corrected copy of a rejected mutation. The original stays, linked to its replay.
 
     The replay is applied on the original author's behalf: the author stays the author (of the mutation, the
@@ -115,7 +123,7 @@ def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, reque
             protocol=original.protocol,
             app_version=original.app_version,
         )
-        result = process_mutation(author, original.device, original.app_version, replay, request)
+        result: dict[str, Any] = process_mutation(author, original.device, original.app_version, replay, request)
         original.replayed_as = replay
         original.save(update_fields=["replayed_as"])
         audit_record(
@@ -133,11 +141,11 @@ def mutation_replay(*, mutation_id, actor, fields=None, base_version=None, reque
     return result
 
 
-def mutation_dismiss(*, mutation_id, actor, request=None):
+def mutation_dismiss(*, mutation_id: Any, actor: Any, request: Any = None) -> Mutation:
     """A supervisor closes a quarantined mutation that should not be applied (kept, never deleted)."""
     with transaction.atomic():
         quarantine = quarantine_queryset(actor).select_for_update(of=("self",))
-        mutation = access_locked(quarantine, mutation_id, missing="No such quarantined mutation.")
+        mutation: Mutation = access_locked(quarantine, mutation_id, missing="No such quarantined mutation.")
         message = "Only a supervisor of this team can dismiss its quarantined mutations."
         require_reviewer(actor, mutation.team_id, message)
         mutation.dismissed_at = timezone.now()
@@ -154,23 +162,13 @@ def mutation_dismiss(*, mutation_id, actor, request=None):
     return mutation
 
 
-def tombstones_purge(*, older_than=None):
+def tombstones_purge(*, older_than: datetime | None = None) -> int:
     """Forget deleted records and removal markers older than the retention period.
 
     Afterwards a cursor from before the newest purged change could miss a
     delete, so pulls with such a cursor get 410 cursor_expired and resync
     from scratch instead of resurrecting deleted rows.
     """
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.db.models import Max
-
-    from records.changes import is_postgres
-    from records.models import Change, RecordVersion
-    from records.registry import ordered_specs
-    from sync.models import SyncHorizon, WatermelonCheckpoint
-
     cutoff = older_than or timezone.now() - timedelta(days=settings.SYNC_TOMBSTONE_RETENTION_DAYS)
     purged = 0
     # A WatermelonDB device this far behind resets anyway (its cursor is past the horizon).
@@ -179,8 +177,6 @@ def tombstones_purge(*, older_than=None):
         horizon, _ = SyncHorizon.objects.select_for_update().get_or_create(pk=1)
         stale = Change.objects.filter(op__in=[Change.Op.DELETE, Change.Op.REMOVE], changed_at__lt=cutoff)
         if is_postgres():
-            from django.db import connection
-
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT MAX(txid::text::bigint) FROM sync_change WHERE op IN ('delete', 'remove') "

@@ -1,11 +1,14 @@
 from typing import Any, cast
+from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
@@ -13,12 +16,15 @@ from rest_framework.views import APIView
 from backend.errors import DomainError, Unavailable, error_body
 from backend.renderers import SyncJSONRenderer
 from backend.throttling import ScopedRateThrottle
+from records.access import own_or_reviewed
 from records.models import Amendment, Conflict
-from responders import selectors
+from responders.authentication import DeviceRequest
+from sync.models import Mutation
 
 from . import metrics, services, watermelon
 from . import pull as pull_engine
 from . import push as push_engine
+from .inputs import ProtocolQuery, PullQuery, PushEnvelope, PushHead, WatermelonPullQuery
 from .serializers import (
     AmendmentOutput,
     ConflictOutput,
@@ -33,18 +39,7 @@ from .serializers import (
 )
 
 
-def _protocol(value):
-    """The client's protocol version, or a clear 400 (missing) / 426 (unsupported)."""
-    if value is None or value == "":
-        raise DomainError("protocol_required", "Say which sync protocol version the app speaks (protocol=1).")
-    try:
-        version = int(value)
-    except (TypeError, ValueError):
-        raise DomainError("protocol_required", "protocol must be an integer.") from None
-    return version
-
-
-def _push_clashed():
+def _push_clashed() -> Unavailable:
     """A push whose writes met another's at commit (two devices creating one id at once, say): nothing of it
     was applied; sent again, each mutation gets its own answer (the clashing one is then rejected)."""
     return Unavailable(
@@ -54,7 +49,7 @@ def _push_clashed():
     )
 
 
-def _upgrade_required(version, quarantined):
+def _upgrade_required(version: int, quarantined: bool) -> Response:
     return Response(
         error_body(
             "upgrade_required",
@@ -74,7 +69,7 @@ class PushView(APIView):
     throttle_scope = "sync"
 
     @extend_schema(request=PushInput, responses={200: PushOutput})
-    def post(self, request):
+    def post(self, request: DeviceRequest) -> Response:
         try:
             with push_engine.push_slot():  # before the body is parsed: a push turned away costs no parsing
                 response = self._push(request)
@@ -87,37 +82,17 @@ class PushView(APIView):
             metrics.push_refused("sync", response.data.get("code"))
         return response
 
-    def _push(self, request):
-        body = request.data
-        if not isinstance(body, dict):
-            raise DomainError("invalid_push", "The body is an object with protocol and mutations.")
-        version = _protocol(body.get("protocol"))
-        app_version = body.get("app_version") if isinstance(body.get("app_version"), str) else ""
-        if version not in settings.SYNC_PROTOCOL_VERSIONS:
-            push_engine.quarantine_unsupported(
-                user=request.user, device=request.device, protocol=version, app_version=app_version, body=body
-            )
-            return _upgrade_required(version, quarantined=True)
-        mutations = body.get("mutations")
-        if not isinstance(mutations, list):
-            raise DomainError(
-                "invalid_push",
-                "mutations must be a list.",
-                fields={"mutations": [{"code": "wrong_type", "message": "Expected a list."}]},
-            )
-        push_engine.check_batch_size(mutations)
+    def _push(self, request: DeviceRequest) -> Response:
+        head = PushHead.parse(request.data)
+        if head["protocol"] not in settings.SYNC_PROTOCOL_VERSIONS:
+            push_engine.quarantine_unsupported(user=request.user, device=request.device, body=request.data, **head)
+            return _upgrade_required(head["protocol"], quarantined=True)
+        envelope = PushEnvelope.parse(request.data)
         try:
-            outcome = push_engine.push(
-                user=request.user,
-                device=request.device,
-                protocol=version,
-                app_version=app_version,
-                mutations=mutations,
-                request=request,
-            )
+            outcome = push_engine.push(user=request.user, device=request.device, request=request, **envelope)
         except IntegrityError:
             raise _push_clashed() from None
-        return Response({"protocol": version, **outcome, "server_time": timezone.now().isoformat()})
+        return Response({"protocol": envelope["protocol"], **outcome, "server_time": timezone.now().isoformat()})
 
 
 # The configured renderers but DRF's JSON one (the browsable API where DEBUG adds it); resolved classes at run time.
@@ -141,36 +116,19 @@ class PullView(APIView):
         ],
         responses={200: PullOutput},
     )
-    def get(self, request):
-        version = _protocol(request.query_params.get("protocol"))
+    def get(self, request: DeviceRequest) -> Response:
+        version = ProtocolQuery.parse(request.query_params)["protocol"]
         if version not in settings.SYNC_PROTOCOL_VERSIONS:
             return _upgrade_required(version, quarantined=False)
-        limit = request.query_params.get("limit")
-        try:
-            limit = int(limit) if limit not in (None, "") else None
-        except ValueError:
-            raise DomainError("invalid_limit", "limit must be an integer.") from None
-        if limit is not None and limit < 1:
-            raise DomainError("invalid_limit", "limit must be at least 1.")
-        cursor = request.query_params.get("cursor") or None
-        if cursor is not None and len(cursor) > 8192:
-            raise DomainError("invalid_cursor", "The cursor is not one this server issued; pull without one.")
-        page = pull_engine.pull(user=request.user, device=request.device, cursor=cursor, limit=limit, request=request)
+        query = PullQuery.parse(request.query_params)
+        page = pull_engine.pull(
+            user=request.user, device=request.device, cursor=query["cursor"], limit=query["limit"], request=request
+        )
         metrics.pull_answered("sync", len(page["changes"]), behind=page.get("behind", False))
         return Response({"protocol": version, **page})
 
 
-def _own_or_reviewed(qs, user, author_field):
-    """Rows of the teams the user reviews, plus the user's own rows in teams they can still see."""
-    from django.db.models import Q
-
-    return qs.filter(
-        Q(team_id__in=selectors.reviewable_team_ids(user))
-        | Q(**{author_field: user}, team_id__in=selectors.readable_team_ids(user))
-    ).order_by("-created_at", "id")
-
-
-def _with_status(qs, request, statuses):
+def _with_status(qs: QuerySet[Any], request: Request, statuses: list[str]) -> QuerySet[Any]:
     status = request.query_params.get("status")
     return qs.filter(status=status) if status in statuses else qs
 
@@ -179,7 +137,7 @@ class WatermelonSchemaView(APIView):
     """The tables and columns a WatermelonDB app declares (appSchema), generated from the record types."""
 
     @extend_schema(responses={200: dict})
-    def get(self, request):
+    def get(self, request: DeviceRequest) -> Response:
         return Response(watermelon.schema())
 
 
@@ -197,18 +155,13 @@ class WatermelonPullView(APIView):
         ],
         responses={200: dict},
     )
-    def get(self, request):
-        params = request.query_params
-        last_pulled_at = watermelon.parse_last_pulled_at(params.get("last_pulled_at"))
-        migration = params.get("migration")
-        if migration is not None and len(migration) > 65536:
-            raise DomainError("invalid_migration", "migration is too long.")
-        tables = watermelon.parse_migration(migration)
+    def get(self, request: DeviceRequest) -> Response:
+        query = WatermelonPullQuery.parse(request.query_params)
         body = watermelon.pull(
             user=request.user,
             device=request.device,
-            last_pulled_at=last_pulled_at,
-            migration_tables=tables,
+            last_pulled_at=query["last_pulled_at"],
+            migration_tables=query["migration"],
             request=request,
         )
         metrics.PULLS.labels("watermelon", "ok").inc()
@@ -235,21 +188,21 @@ class WatermelonPushView(APIView):
         request=dict,
         responses={200: dict},
     )
-    def post(self, request):
+    def post(self, request: DeviceRequest) -> Response:
         try:
             return self._push(request)
         except DomainError as exc:
             metrics.push_refused("watermelon", exc.code)
             raise
 
-    def _push(self, request):
+    def _push(self, request: DeviceRequest) -> Response:
         with push_engine.push_slot():  # before the body is parsed: a push turned away costs no parsing
             body = request.data
-            last_pulled_at = request.query_params.get("last_pulled_at")
+            given: Any = request.query_params.get("last_pulled_at")
             # Either the changes object itself, or {changes, lastPulledAt}.
             if isinstance(body, dict) and isinstance(body.get("changes"), dict) and "lastPulledAt" in body:
-                last_pulled_at, body = body["lastPulledAt"], body["changes"]
-            last_pulled_at = watermelon.parse_last_pulled_at(last_pulled_at)
+                given, body = body["lastPulledAt"], body["changes"]
+            last_pulled_at = watermelon.parse_last_pulled_at(given)
             try:
                 outcome = watermelon.push(
                     user=request.user,
@@ -266,15 +219,15 @@ class WatermelonPushView(APIView):
         return Response(outcome)
 
 
-class ConflictListView(ListAPIView):
+class ConflictListView(ListAPIView[Conflict]):
     """Conflicts you caused, and (supervisors) your teams' conflicts. ?status=open|resolved"""
 
     serializer_class = ConflictOutput
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Conflict]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Conflict.objects.none()
-        qs = _own_or_reviewed(Conflict.objects.all(), self.request.user, "incoming_author")
+        qs = own_or_reviewed(Conflict.objects.all(), self.request.user, "incoming_author").order_by("-created_at", "id")
         return _with_status(qs, self.request, Conflict.Status.values)
 
 
@@ -282,7 +235,7 @@ class ConflictResolveView(APIView):
     """Supervisors: keep the server's value, take the incoming one, or set a new one."""
 
     @extend_schema(request=ConflictResolveInput, responses={200: ConflictResolveOutput})
-    def post(self, request, conflict_id):
+    def post(self, request: DeviceRequest, conflict_id: UUID) -> Response:
         data = ConflictResolveInput(data=request.data)
         data.is_valid(raise_exception=True)
         conflict = services.conflict_resolve(
@@ -291,12 +244,12 @@ class ConflictResolveView(APIView):
         return Response(ConflictResolveOutput(conflict, context={"request": request}).data)
 
 
-class QuarantineListView(ListAPIView):
+class QuarantineListView(ListAPIView[Mutation]):
     """Mutations the server could not apply (rejected) or that wait for earlier ones (pending)."""
 
     serializer_class = QuarantineOutput
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Mutation]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return self.serializer_class.Meta.model.objects.none()
         return services.quarantine_queryset(self.request.user)
@@ -306,7 +259,7 @@ class QuarantineReplayView(APIView):
     """Apply a corrected copy of a rejected mutation (its author or a supervisor)."""
 
     @extend_schema(request=ReplayInput, responses={200: MutationResult})
-    def post(self, request, mutation_id):
+    def post(self, request: DeviceRequest, mutation_id: UUID) -> Response:
         data = ReplayInput(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(
@@ -320,7 +273,7 @@ class QuarantineDismissView(APIView):
     """Supervisors: close a rejected mutation that should not be applied. It stays on record."""
 
     @extend_schema(request=None, responses={200: QuarantineOutput})
-    def post(self, request, mutation_id):
+    def post(self, request: DeviceRequest, mutation_id: UUID) -> Response:
         return Response(
             QuarantineOutput(
                 services.mutation_dismiss(mutation_id=mutation_id, actor=request.user, request=request),
@@ -329,13 +282,13 @@ class QuarantineDismissView(APIView):
         )
 
 
-class AmendmentListView(ListAPIView):
+class AmendmentListView(ListAPIView[Amendment]):
     """Amendment requests to records on approved shift logs: your own, and (supervisors) your teams'."""
 
     serializer_class = AmendmentOutput
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Amendment]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Amendment.objects.none()
-        qs = _own_or_reviewed(Amendment.objects.all(), self.request.user, "requested_by")
+        qs = own_or_reviewed(Amendment.objects.all(), self.request.user, "requested_by").order_by("-created_at", "id")
         return _with_status(qs, self.request, Amendment.Status.values)

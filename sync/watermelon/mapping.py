@@ -7,6 +7,7 @@ phone holds is the server's row column for column.
 
 import json
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,9 +15,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.dateparse import parse_datetime
 
-from records.registry import ordered_specs
+from backend.dates import try_parse_datetime
+from records.registry import RecordSpec, ordered_specs
 from records.wire import canonical, parse_fields
 
 # Bumped when the column mapping changes incompatibly; apps compare it with the schema they ship.
@@ -35,11 +36,11 @@ class Column:
     places: int = 0  # decimal places the server stores (decimal columns)
 
 
-def table_name(spec):
+def table_name(spec: RecordSpec) -> str:
     return f"{spec.name}s"
 
 
-def _field_column(spec, name, writable=True):
+def _field_column(spec: RecordSpec, name: str, writable: bool = True) -> Column:
     f = spec.model._meta.get_field(name)
     optional = f.null or name in spec.restricted
     if f.is_relation:
@@ -77,10 +78,10 @@ SERVER_COLUMNS = (
     Column("is_late", "boolean", False, "is_late", writable=False),
 )
 
-_COLUMNS: dict[str, Any] = {}
+_COLUMNS: dict[str, dict[str, Column]] = {}
 
 
-def columns(spec):
+def columns(spec: RecordSpec) -> dict[str, Column]:
     cached = _COLUMNS.get(spec.name)
     if cached is None:
         cols = [_field_column(spec, name) for name in spec.policies]
@@ -94,11 +95,11 @@ def columns(spec):
     return cached
 
 
-def specs_by_table():
+def specs_by_table() -> dict[str, RecordSpec]:
     return {table_name(spec): spec for spec in ordered_specs()}
 
 
-def schema():
+def schema() -> dict[str, Any]:
     """The tables and columns an app declares with appSchema/tableSchema, generated from the record types."""
     return {
         "version": SCHEMA_VERSION,
@@ -118,11 +119,11 @@ def schema():
 # --- values ------------------------------------------------------------------------------------------------------
 
 
-def _to_column(col, value):
+def _to_column(col: Column, value: Any) -> Any:
     if value is None:
         return None
     if col.kind == "datetime":
-        parsed = parse_datetime(value) if isinstance(value, str) else value
+        parsed = try_parse_datetime(value) if isinstance(value, str) else value
         return round(parsed.timestamp() * 1000)  # type: ignore[union-attr]  # validated on the way in
     if col.kind == "json":
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
@@ -131,7 +132,7 @@ def _to_column(col, value):
     return value
 
 
-def encode(spec, wire):
+def encode(spec: RecordSpec, wire: dict[str, Any]) -> dict[str, Any]:
     raw = {"id": wire["id"]}
     for col in columns(spec).values():
         if col.source in wire:
@@ -140,11 +141,11 @@ def encode(spec, wire):
 
 
 class ColumnError(Exception):
-    def __init__(self, code, message):
+    def __init__(self, code: str, message: str) -> None:
         self.code, self.message = code, message
 
 
-def _from_column(col, value):
+def _from_column(col: Column, value: Any) -> Any:
     """A column value as the engine's wire form. Raises ColumnError. Returns ... for 'not given'."""
     if value is None:
         return None
@@ -183,7 +184,9 @@ def _from_column(col, value):
     return value
 
 
-def decode(spec, raw, role, only=None):
+def decode(
+    spec: RecordSpec, raw: dict[str, Any], role: str | None, only: Collection[str] | None = None
+) -> dict[str, Any]:
     """A pushed raw row as engine fields. An unknown column raises ColumnError (the app's schema does not match
     this server's: nothing is applied); a bad value is left to the engine's validation, which rejects this
     record alone and keeps it in quarantine."""
@@ -208,7 +211,9 @@ def decode(spec, raw, role, only=None):
     return fields
 
 
-def same_as_server(spec, raw, server_raw, writable_only=False):
+def same_as_server(
+    spec: RecordSpec, raw: dict[str, Any], server_raw: dict[str, Any], writable_only: bool = False
+) -> bool:
     """Whether a row a phone holds is, column for column, the row the server would send it now (writable_only:
     the columns the phone writes, leaving out server_version and the other columns the server fills).
 
@@ -225,7 +230,7 @@ def same_as_server(spec, raw, server_raw, writable_only=False):
     return True
 
 
-def canonical_state(spec, fields):
+def canonical_state(spec: RecordSpec, fields: Any) -> dict[str, Any] | None:
     """The fields as merges compare them, or None when they do not parse (the engine rejects them anyway)."""
     try:
         values = parse_fields(spec, fields, partial=True)

@@ -8,9 +8,10 @@ a record it never got is `created`, one it holds is `updated`.
 
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -19,7 +20,7 @@ from django.utils import timezone
 from backend.errors import DomainError, Gone
 from records.access import scoped_queryset
 from records.models import Change
-from records.registry import ordered_specs
+from records.registry import RecordSpec, ordered_specs
 from records.wire import to_wire
 from sync.models import DeviceSyncState, WatermelonCheckpoint, WatermelonShadow
 
@@ -33,7 +34,7 @@ RESET_MESSAGE = (
 )
 
 
-def parse_last_pulled_at(value):
+def parse_last_pulled_at(value: Any) -> int | None:
     if value in (None, "", "null", "undefined", "0", 0):
         return None
     if isinstance(value, str):
@@ -46,7 +47,7 @@ def parse_last_pulled_at(value):
     return value or None
 
 
-def parse_migration(value):
+def parse_migration(value: Any) -> set[str]:
     """WatermelonDB's migration sync: {from, tables, columns}. Returns the table names to send whole."""
     if value in (None, "", "null", "undefined"):
         return set()
@@ -70,35 +71,44 @@ def parse_migration(value):
 class Read:
     """What the engine's pull brought for one WatermelonDB answer."""
 
-    entries: dict  # (type name, id) -> engine change; later pages win
-    cursor: str
+    entries: dict[tuple[str, str], dict[str, Any]]  # (type name, id) -> engine change; later pages win
+    cursor: str | None
     reset: bool
-    removed_teams: set
+    removed_teams: set[int]
     has_more: bool
-    extra: list = field(default_factory=list)  # sent by the adapter beyond the engine's pull (audited here)
+    # Sent by the adapter beyond the engine's pull (audited here).
+    extra: list[dict[str, Any]] = field(default_factory=list)
 
 
-def pull(*, user, device, last_pulled_at, migration_tables=(), request=None, limit=None):
+def pull(
+    *,
+    user: Any,
+    device: Any,
+    last_pulled_at: int | None,
+    migration_tables: Iterable[str] = (),
+    request: Any = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
     """One WatermelonDB answer: {changes, timestamp[, has_more][, experimentalStrategy]}."""
     checkpoint = _checkpoint(device, last_pulled_at)
     first = checkpoint is None
     limit = limit or page_size()
-    read = _read_engine(user, device, None if first else checkpoint.cursor, request, limit)
+    read = _read_engine(user, device, None if checkpoint is None else checkpoint.cursor, request, limit)
     _add_migration_tables(user, migration_tables, read)
     with transaction.atomic():
         # The device's sync lock, as a push takes it: two pulls of one device (overlapping synchronize() calls)
         # or a pull and a push never rewrite its shadows at the same time.
         DeviceSyncState.objects.select_for_update().get_or_create(device=device)
-        if first:
+        if checkpoint is None:
             WatermelonShadow.objects.filter(device=device).delete()
         else:
             _settle_earlier_pulls(device, checkpoint)
-        pushed_through = 0 if first else checkpoint.pushed_through
+        pushed_through = 0 if checkpoint is None else checkpoint.pushed_through
         new_checkpoint = WatermelonCheckpoint.objects.create(
-            device=device, cursor=read.cursor, pushed_through=pushed_through
+            device=device, cursor=cast(str, read.cursor), pushed_through=pushed_through  # set by every engine page
         )
-        answer = Answer(device, new_checkpoint.pk, first, None if first else checkpoint.pk)
-        if not first:
+        answer = Answer(device, new_checkpoint.pk, first, None if checkpoint is None else checkpoint.pk)
+        if checkpoint is not None:
             # A replacement answer holds everything (WatermelonDB destroys what it leaves out).
             room = float("inf") if read.reset else limit - len(read.entries)
             answer.resends = _add_resends(user, device, read, checkpoint.pk, room)
@@ -119,11 +129,12 @@ def pull(*, user, device, last_pulled_at, migration_tables=(), request=None, lim
     return body
 
 
-def page_size():
-    return max(1, settings.SYNC_WATERMELON_PULL_PAGE)
+def page_size() -> int:
+    size: int = settings.SYNC_WATERMELON_PULL_PAGE
+    return max(1, size)
 
 
-def _checkpoint(device, last_pulled_at):
+def _checkpoint(device: Any, last_pulled_at: int | None) -> WatermelonCheckpoint | None:
     if last_pulled_at is None:
         return None
     checkpoint = WatermelonCheckpoint.objects.filter(device=device, pk=last_pulled_at).first()
@@ -132,7 +143,7 @@ def _checkpoint(device, last_pulled_at):
     return checkpoint
 
 
-def _read_engine(user, device, cursor, request, limit):
+def _read_engine(user: Any, device: Any, cursor: str | None, request: Any, limit: int) -> Read:
     """Engine pages until `limit` changes are gathered or nothing more waits. A replacement (the role changed)
     is read to the end: WatermelonDB destroys every record a replacement answer leaves out."""
     read = Read(entries={}, cursor=cursor, reset=False, removed_teams=set(), has_more=False)
@@ -155,12 +166,12 @@ def _read_engine(user, device, cursor, request, limit):
             return read
 
 
-def _upsert(spec, record, user):
+def _upsert(spec: RecordSpec, record: Any, user: Any) -> dict[str, Any]:
     return {"type": spec.name, "id": str(record.pk), "op": "upsert", "version": record.version,
             "record": to_wire(spec, record, user, loaded=True)}  # fmt: skip
 
 
-def _add_migration_tables(user, migration_tables, read):
+def _add_migration_tables(user: Any, migration_tables: Iterable[str], read: Read) -> None:
     """WatermelonDB's migration sync: the tables an app upgrade added, sent whole."""
     by_table = specs_by_table()
     for table in migration_tables:
@@ -170,7 +181,7 @@ def _add_migration_tables(user, migration_tables, read):
             read.extra.append(change)
 
 
-def _settle_earlier_pulls(device, checkpoint):
+def _settle_earlier_pulls(device: Any, checkpoint: WatermelonCheckpoint) -> None:
     """The device pulls from `checkpoint`: it kept the pull that made it, and none after it."""
     _forget_unkept_pulls(device, checkpoint.pk)
     # It kept what the pull that made this checkpoint sent again.
@@ -181,7 +192,7 @@ def _settle_earlier_pulls(device, checkpoint):
     WatermelonCheckpoint.objects.filter(device=device, pk__lt=checkpoint.pk).delete()
 
 
-def _forget_unkept_pulls(device, last_pulled_at):
+def _forget_unkept_pulls(device: Any, last_pulled_at: int) -> None:
     """A device pulling from an older checkpoint did not keep the later pulls, or it is running two
     synchronize() calls at once and will keep a later one and abort this one (WatermelonDB checks only when it
     applies an answer). The shadows those pulls wrote are left as they are, so that either way the device's next
@@ -195,7 +206,9 @@ def _forget_unkept_pulls(device, last_pulled_at):
     later.filter(resend="back").update(resend="gone", checkpoint=0)
 
 
-def _withheld_deletes(device, entries, pushed_through):
+def _withheld_deletes(
+    device: Any, entries: dict[tuple[str, str], dict[str, Any]], pushed_through: int
+) -> dict[uuid.UUID, bool]:
     """Deletions held back from this device: {record id: whether to list it now}. One held back and not in this
     pull's changes is added to them, to be listed or held back again."""
     grace = timezone.now() - timedelta(hours=settings.SYNC_WATERMELON_DELETE_GRACE_HOURS)
@@ -215,11 +228,11 @@ def _withheld_deletes(device, entries, pushed_through):
 class Resends:
     """Records whose copy on the device the server did not take (WatermelonShadow.resend), for this pull."""
 
-    relist: set = field(default_factory=set)  # listed in `deleted` now (the device may hold them as deleted)
-    back: set = field(default_factory=set)  # sent in `created` now (the device has dropped them)
+    relist: set[uuid.UUID] = field(default_factory=set)  # listed in `deleted` now (the device may hold them as deleted)
+    back: set[uuid.UUID] = field(default_factory=set)  # sent in `created` now (the device has dropped them)
 
 
-def _add_resends(user, device, read, pulled_from, room):
+def _add_resends(user: Any, device: Any, read: Read, pulled_from: int, room: float) -> Resends:
     """Put the records to send again into this pull's entries, at most `room` of them (the others wait for the
     next answer, which `has_more` asks for).
 
@@ -253,7 +266,7 @@ def _add_resends(user, device, read, pulled_from, room):
     return resends
 
 
-def _waiting(device):
+def _waiting(device: Any) -> list[tuple[RecordSpec, dict[uuid.UUID, tuple[str, int]]]]:
     """[(spec, {record id: (resend, checkpoint)})] of the device's records to send again, in a stable order."""
     waiting: dict[Any, Any] = {}
     rows = WatermelonShadow.objects.filter(device=device).exclude(resend__in=("", "back")).order_by("id")
@@ -265,7 +278,7 @@ def _waiting(device):
     return [(specs[name], ids) for name, ids in waiting.items() if name in specs]
 
 
-def _resend_action(resend, checkpoint, record, pulled_from):
+def _resend_action(resend: str, checkpoint: int, record: Any, pulled_from: int) -> str:
     """send: the record in this answer; back: the same, in `created`; relist: its id in `deleted`, to be sent
     back later; delete: its id in `deleted`, nothing more (this user may no longer see it)."""
     if record is None:
@@ -279,17 +292,19 @@ def _resend_action(resend, checkpoint, record, pulled_from):
 class Answer:
     """The changes object of one pull, and what it tells about the device's shadows."""
 
-    def __init__(self, device, checkpoint_id, first, pulled_from):
+    def __init__(self, device: Any, checkpoint_id: int, first: bool, pulled_from: int | None) -> None:
         self.device, self.checkpoint_id, self.first, self.pulled_from = device, checkpoint_id, first, pulled_from
         self.by_table = specs_by_table()
         self.by_type = {spec.name: spec for spec in self.by_table.values()}
         self.changes: dict[str, dict[str, list[Any]]] = {
             table: {"created": [], "updated": [], "deleted": []} for table in self.by_table
         }
-        self.resends, self.pending = Resends(), {}
-        self.delivered, self.dropped, self.withheld = [], [], {}
+        self.resends, self.pending = Resends(), dict[uuid.UUID, bool]()
+        self.delivered: list[tuple[uuid.UUID, int, str]] = []
+        self.dropped: list[uuid.UUID] = []
+        self.withheld: dict[str, list[uuid.UUID]] = {}
 
-    def sort(self, entries):
+    def sort(self, entries: dict[tuple[str, str], dict[str, Any]]) -> None:
         held = self._held(entries)
         for (type_name, record_id), change in entries.items():
             spec = self.by_type[type_name]
@@ -310,7 +325,7 @@ class Answer:
                 bucket["deleted"].append(record_id)
                 self.dropped.append(rid)
 
-    def _held(self, entries):
+    def _held(self, entries: dict[tuple[str, str], dict[str, Any]]) -> set[uuid.UUID]:
         """The records of these entries the device holds (not deleted, not dropped after a refused delete)."""
         if self.first:
             return set()
@@ -324,7 +339,7 @@ class Answer:
         )  # fmt: skip
         return set(holding.values_list("record_id", flat=True)) - self.resends.back
 
-    def drop_removed_teams(self, removed_teams):
+    def drop_removed_teams(self, removed_teams: set[int]) -> None:
         # Only what this phone holds: the ids of records it never had (made after the user left) are not its
         # business.
         held_ids = WatermelonShadow.objects.filter(device=self.device).exclude(resend="gone").values("record_id")
@@ -337,7 +352,7 @@ class Answer:
             deleted.extend(gone_now)
             self.dropped.extend(uuid.UUID(i) for i in gone_now)
 
-    def remember(self, pushed_through):
+    def remember(self, pushed_through: int) -> None:
         """What the device holds once it has applied this answer."""
         device, checkpoint_id = self.device, self.checkpoint_id
         _remember_pulled(device, checkpoint_id, self.delivered, pushed_through)
@@ -360,11 +375,13 @@ class Answer:
             WatermelonShadow.objects.filter(device=device, record_id__in=forget).delete()
 
 
-def _db_uuid(value):
+def _db_uuid(value: Any) -> Any:
     return WatermelonShadow._meta.get_field("record_id").get_db_prep_value(value, connection)
 
 
-def _remember_pulled(device, checkpoint_id, delivered, pushed_through=0):
+def _remember_pulled(
+    device: Any, checkpoint_id: int, delivered: list[tuple[uuid.UUID, int, str]], pushed_through: int = 0
+) -> None:
     """Upsert what this pull delivered, keeping what the device held before it as the prior state.
 
     While the device has completed no push since it got the version it holds (that pull's checkpoint is past

@@ -11,13 +11,14 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
 
 from backend.errors import DomainError, TooLarge
 from records.access import scoped_queryset
+from records.registry import RecordSpec
 from records.wire import to_wire
 from responders import selectors
 from responders.models import Device, User
@@ -27,7 +28,7 @@ from .. import push as push_engine
 from .mapping import IGNORED, canonical_state, columns, decode, encode, same_as_server, specs_by_table
 
 
-def _changes_shape(changes):
+def _changes_shape(changes: Any) -> dict[str, RecordSpec]:
     by_table = specs_by_table()
     if not isinstance(changes, dict):
         raise DomainError("invalid_changes", "changes must be an object of tables.")
@@ -38,7 +39,7 @@ def _changes_shape(changes):
             f"Not a table of this server's schema: {', '.join(unknown)[:200]}.",
             extra={"tables": unknown},
         )
-    seen = set()
+    seen: set[tuple[str, uuid.UUID]] = set()
     for table, part in changes.items():
         if not isinstance(part, dict) or not all(
             isinstance(part.get(k, []), list) for k in ("created", "updated", "deleted")
@@ -65,7 +66,13 @@ def _changes_shape(changes):
     return by_table
 
 
-def _edited_before_pull(shadow, last_pulled_at, pushed_through, row_version=None, kept=False):
+def _edited_before_pull(
+    shadow: WatermelonShadow | None,
+    last_pulled_at: int | None,
+    pushed_through: int,
+    row_version: Any = None,
+    kept: bool = False,
+) -> bool:
     """Was the device's edit made before the pull that brought the version its shadow holds?
 
     WatermelonDB applies a pull on top of a locally edited row (local columns win), so the row it pushes does not
@@ -78,17 +85,17 @@ def _edited_before_pull(shadow, last_pulled_at, pushed_through, row_version=None
     if shadow is None or shadow.checkpoint == 0 or (shadow.prior_version is None and shadow.prior_data is None):
         return False  # nothing pulled over a version the device held before: there is no earlier base
     if kept and _is_version(row_version) and shadow.version is not None:
-        return row_version < shadow.version
+        return bool(row_version < shadow.version)
     if last_pulled_at is None:
         return False
     return bool(shadow.rejected_row) or pushed_through < shadow.checkpoint
 
 
-def _is_version(value):
+def _is_version(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 2**31
 
 
-def _base(shadow, before_pull):
+def _base(shadow: WatermelonShadow | None, before_pull: bool) -> tuple[str, Any] | None:
     """What the device held when it made its edit: ("data", values) or ("version", n); None if unknown."""
     if shadow is None:
         return None
@@ -100,18 +107,18 @@ def _base(shadow, before_pull):
     return None
 
 
-def _held_version(shadow, before_pull):
+def _held_version(shadow: WatermelonShadow | None, before_pull: bool) -> int | None:
     if shadow is None:
         return None
     return shadow.prior_version if before_pull else shadow.version
 
 
-def _fingerprint(table, rid, fields):
+def _fingerprint(table: str, rid: uuid.UUID, fields: dict[str, Any]) -> str:
     text = json.dumps([table, str(rid), fields], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def push(**kwargs):
+def push(**kwargs: Any) -> dict[str, Any]:
     """A WatermelonDB push, under the device's sync lock from the start: what the merge bases and repeat
     answers are read from (shadows, checkpoints) cannot change under it by another push of the same device."""
     with transaction.atomic():
@@ -119,7 +126,16 @@ def push(**kwargs):
         return _push(**kwargs)
 
 
-def _push(*, user, device, changes, last_pulled_at, app_version="", request=None, kept_server_version=False):
+def _push(
+    *,
+    user: User,
+    device: Device,
+    changes: Any,
+    last_pulled_at: int | None,
+    app_version: str = "",
+    request: Any = None,
+    kept_server_version: bool = False,
+) -> dict[str, Any]:
     by_table = _check_changes(changes)
     plan = Plan(user, device, last_pulled_at, kept_server_version, changes)
     for table, spec in by_table.items():  # parents before children: incidents before their scene responses
@@ -135,7 +151,7 @@ def _push(*, user, device, changes, last_pulled_at, app_version="", request=None
         return outcome
 
 
-def _check_changes(changes):
+def _check_changes(changes: Any) -> dict[str, RecordSpec]:
     """The changes object's shape, size and columns; any fault is a 4xx and nothing is applied."""
     by_table = _changes_shape(changes)
     total = sum(len(p.get(k, [])) for p in changes.values() for k in ("created", "updated", "deleted"))
@@ -164,11 +180,11 @@ class Row:
     """One pushed row or deletion, as the mutation it became."""
 
     table: str
-    spec: object
+    spec: RecordSpec
     rid: uuid.UUID
-    mutation: dict
-    raw: dict | None = None  # the row as pushed (None: a deletion)
-    whole: dict | None = None  # every writable column of it, as engine fields
+    mutation: dict[str, Any]
+    raw: dict[str, Any] | None = None  # the row as pushed (None: a deletion)
+    whole: dict[str, Any] | None = None  # every writable column of it, as engine fields
     fingerprint: str = ""
 
 
@@ -180,11 +196,11 @@ class Plan:
     device: Device
     last_pulled_at: int | None
     kept: bool  # the app's conflictResolver keeps an edited row's server_version (server_version=kept)
-    changes: dict
-    rows: list = field(default_factory=list)
-    repeats: list = field(default_factory=list)
+    changes: dict[str, Any]
+    rows: list[Row] = field(default_factory=list)
+    repeats: list[tuple[str, uuid.UUID, Any, str]] = field(default_factory=list)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.roles = {m.program.code: m.role for m in selectors.memberships_for(self.user)}
         ids = {
             uuid.UUID(rid)
@@ -200,11 +216,11 @@ class Plan:
                 .first()
             ) or 0
 
-    def before_pull(self, rid, row_version=None):
+    def before_pull(self, rid: uuid.UUID, row_version: Any = None) -> bool:
         shadow = self.shadows.get(rid)
         return _edited_before_pull(shadow, self.last_pulled_at, self.pushed_through, row_version, self.kept)
 
-    def add_table(self, table, spec, part):
+    def add_table(self, table: str, spec: RecordSpec, part: dict[str, Any]) -> None:
         role = self.roles.get(next(iter(spec.programs)))
         rows = [(r, False) for r in part.get("created", [])] + [(r, True) for r in part.get("updated", [])]
         wanted = [uuid.UUID(r["id"]) for r, _ in rows] + [uuid.UUID(i) for i in part.get("deleted", [])]
@@ -214,7 +230,15 @@ class Plan:
         if part.get("deleted"):
             self._add_deletes(table, spec, part["deleted"], existing)
 
-    def _add_row(self, table, spec, role, raw, is_update, existing):
+    def _add_row(
+        self,
+        table: str,
+        spec: RecordSpec,
+        role: str | None,
+        raw: dict[str, Any],
+        is_update: bool,
+        existing: dict[uuid.UUID, Any],
+    ) -> None:
         rid = uuid.UUID(raw["id"])
         whole = decode(spec, raw, role)
         fingerprint = _fingerprint(table, rid, whole)
@@ -237,7 +261,7 @@ class Plan:
                 mutation["team"] = team
         self.rows.append(Row(table, spec, rid, mutation, raw, whole, fingerprint))
 
-    def _update_base(self, rid, row_version):
+    def _update_base(self, rid: uuid.UUID, row_version: Any) -> tuple[str, Any]:
         """What the device held when it made this edit: ("data", values) or ("version", n)."""
         shadow = self.shadows.get(rid)
         base = _base(shadow, self.before_pull(rid, row_version)) or ("version", 1)
@@ -246,7 +270,7 @@ class Plan:
                 base = ("version", row_version)  # exactly the version the edit started from
         return base
 
-    def _add_deletes(self, table, spec, ids, existing):
+    def _add_deletes(self, table: str, spec: RecordSpec, ids: list[str], existing: dict[uuid.UUID, Any]) -> None:
         # Out of this user's scope is as unknown as never created: the answer must not tell them apart.
         visible = set(
             scoped_queryset(spec, self.user, include_deleted=True)
@@ -264,9 +288,9 @@ class Plan:
             self.rows.append(Row(table, spec, rid, mutation))
 
 
-def _apply_push(plan, app_version, request):
+def _apply_push(plan: Plan, app_version: str, request: Any) -> dict[str, Any]:
     mutations = [row.mutation for row in plan.rows]
-    results = []
+    results: list[dict[str, Any]] = []
     for start in range(0, len(mutations), settings.SYNC_MAX_PUSH_MUTATIONS):
         outcome = push_engine.push(
             user=plan.user,
@@ -307,7 +331,7 @@ def _apply_push(plan, app_version, request):
     return {"experimentalRejectedIds": rejected, "results": answers}
 
 
-def _records_now(plan):
+def _records_now(plan: Plan) -> dict[Any, dict[str, Any]]:
     """The pushed records as the server has them after the push, as this user sees them (deleted ones left out)."""
     ids: dict[str, list[Any]] = {}
     specs: dict[str, Any] = {}
@@ -326,23 +350,26 @@ PUSHED_FIELDS = ("record_id", "record_type", "data", "version", "prior_data", "p
                  "resend", "rejected_row", "rejected_mutation")  # fmt: skip
 
 
-def _pushed_shadow(plan, row, server_raw):
+def _pushed_shadow(plan: Plan, row: Row, server_raw: dict[str, Any] | None) -> WatermelonShadow:
     """What the device holds once it marks this row synced: the values it pushed.
 
     Never inferred from the push's status: the row as pushed is compared with the server's. When they differ
     (merged, a conflict or an amendment, a re-push after a lost answer that changed nothing, a stale
     server_version) the device's next pull sends it the server's row. Its values are the merge base of the
     device's next edit; they are a version's values only when every writable column equals the server's."""
-    same = server_raw is not None and same_as_server(row.spec, row.raw, server_raw)
-    values_of_version = server_raw is not None and same_as_server(row.spec, row.raw, server_raw, writable_only=True)
+    raw = cast(dict[str, Any], row.raw)  # a pushed row, not a deletion
+    same = server_raw is not None and same_as_server(row.spec, raw, server_raw)
+    version = None
+    if server_raw is not None and same_as_server(row.spec, raw, server_raw, writable_only=True):
+        version = server_raw["server_version"]
     return WatermelonShadow(
         device=plan.device, record_id=row.rid, record_type=row.spec.name, data=canonical_state(row.spec, row.whole),
-        version=server_raw["server_version"] if values_of_version else None, prior_data=None, prior_version=None,
+        version=version, prior_data=None, prior_version=None,
         checkpoint=0, resend="" if same else "held", rejected_row="", rejected_mutation=None,
     )  # fmt: skip
 
 
-def _answer_repeats(device, repeats, outcome):
+def _answer_repeats(device: Device, repeats: list[tuple[str, uuid.UUID, Any, str]], outcome: dict[str, Any]) -> None:
     """Rows rejected before and sent again unchanged: the same answer, no second quarantine item. A rejection a
     supervisor has since replayed or dismissed is settled: the phone marks the row synced and gets the record
     as the server has it on its next pull."""
@@ -351,7 +378,7 @@ def _answer_repeats(device, repeats, outcome):
     stored = {m.pk: m for m in Mutation.objects.filter(pk__in=[m for (_, _, m, _) in repeats])}
     for table, rid, mutation_id, op in repeats:
         original = stored.get(mutation_id)
-        answer = {"table": table, "id": str(rid), "op": op}
+        answer: dict[str, Any] = {"table": table, "id": str(rid), "op": op}
         if original is not None and original.replayed_as_id is None and original.dismissed_at is None:
             result = original.result or {}
             answer.update(status="rejected", code=result.get("code"), fields=result.get("fields", {}), repeat=True)
@@ -362,7 +389,7 @@ def _answer_repeats(device, repeats, outcome):
         outcome["results"].append(answer)
 
 
-def _remember(device, rid, table, **values):
+def _remember(device: Device, rid: uuid.UUID, table: str, **values: Any) -> None:
     if values.get("resend"):
         values["checkpoint"] = 0  # not yet sent again: only a pull that sends it sets the checkpoint
     spec = specs_by_table()[table]

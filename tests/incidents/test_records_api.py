@@ -257,3 +257,21 @@ def test_filters(field):
     assert api.get(url("engagement"), {"updated_since": since}).json()["count"] == 0
     bad = api.get(url("engagement"), {"origin": "nope"})
     assert bad.status_code == 400 and bad.json()["code"] == "validation_error"
+
+
+def test_time_filters_read_dates_like_every_other_parameter(field):
+    """updated_since and the received filters are read by backend/dates.py: a bare date is its midnight here,
+    an impossible day or a year outside 1900-2999 is invalid, an offset beyond 14 hours out of range."""
+    api = field.api(field.responder)
+    api.post(url("engagement"), {"origin": "on_view"}, format="json")
+    assert api.get(url("engagement"), {"received_since": "2000-01-01"}).json()["count"] == 1
+    assert api.get(url("engagement"), {"received_before": "2000-01-01"}).json()["count"] == 0
+    for value, code in [
+        ("2026-02-30", "invalid"),
+        ("0001-01-01T00:00:00Z", "invalid"),
+        ("3000-01-01", "invalid"),
+        ("2026-03-01T10:00:00+20:00", "out_of_range"),
+    ]:
+        bad = api.get(url("engagement"), {"updated_since": value})
+        assert bad.status_code == 400, value
+        assert bad.json()["fields"]["updated_since"][0]["code"] == code, value

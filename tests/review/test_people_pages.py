@@ -485,3 +485,18 @@ def test_review_states_history_and_header_in_spanish(field):
     crew = signed_in(field.responder).get("/supervisor/", HTTP_ACCEPT_LANGUAGE="es")
     assert crew.status_code == 403 and "Abrir la aplicación de campo" in crew.content.decode()
     assert "Registros de campo de Oakland" in crew.content.decode()
+def test_an_impossible_time_sent_by_a_phone_shows_as_sent_on_the_quarantine_pages(field):
+    """A rejected change carrying a time that is no real one (30 February) is listed and offered for fixing as
+    the phone sent it; reading it for display must not fail the page (it was a 500)."""
+    api = field.api(field.responder)
+    bad = mutation(1, fields={**ON_VIEW, "received_at": "2026-02-30T10:00:00-08:00"})
+    assert push(api, bad).json()["results"][0]["status"] == "rejected"
+    supervisor = signed_in(field.supervisor)
+    listing = supervisor.get("/supervisor/quarantine/")
+    assert listing.status_code == 200 and "2026-02-30T10:00:00-08:00" in listing.content.decode()
+    form = supervisor.get(f"/supervisor/quarantine/{bad['mutation_id']}/")
+    assert form.status_code == 200 and 'name="f_received_at"' in form.content.decode()
+    resent = supervisor.post(
+        f"/supervisor/quarantine/{bad['mutation_id']}/", {"f_origin": "on_view", "f_received_at": "2026-02-30T10:00"}
+    )
+    assert resent.status_code == 400 and "This value cannot be read; check its format." in resent.content.decode()

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import models
 
+from backend.validators import JSONShapeValidator
 from records.registry import ordered_specs
 
 HEADER = """# Data dictionary
@@ -53,8 +54,6 @@ def _type_of(f):
 
 def _json_codes(f):
     """The codes a JSON list or count field accepts, read from its shape validator."""
-    from backend.validators import JSONShapeValidator
-
     for validator in f.validators:
         if isinstance(validator, JSONShapeValidator):
             schema = validator.schema

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from incidents.demo import load_demo_records
 from responders.models import Device, Membership, Organization, Program, Role, Team
 
 DEMO_PASSWORD = "field-demo-2026"  # noqa: S105 - published demo logins for a local server
@@ -91,8 +92,6 @@ class Command(BaseCommand):
             User.objects.filter(username=program_admin).update(is_staff=True)
 
         if not no_records:
-            from incidents.demo import load_demo_records
-
             counts = load_demo_records(org)
             self.stdout.write("Demo records: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
 

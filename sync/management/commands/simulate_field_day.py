@@ -9,8 +9,9 @@ the first MACRO team); everything else goes over HTTP with the reference client 
 """
 
 import uuid
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from responders.models import Membership, Program, Role, Team, User
@@ -19,7 +20,7 @@ from sync.client import PROTOCOL, HttpTransport, SyncClient
 PASSWORD = "simulated-field-day-2026"  # noqa: S105 - simulation accounts on a demo server
 
 
-def login(base_url, username, device_id):
+def login(base_url: str, username: str, device_id: uuid.UUID) -> str:
     status, body = HttpTransport(base_url, token=None)(
         "POST",
         "/api/v1/auth/login",
@@ -33,17 +34,18 @@ def login(base_url, username, device_id):
     )
     if status != 200:
         raise CommandError(f"Login of {username} failed: {status} {body}")
-    return body["access"]
+    token: str = body["access"]
+    return token
 
 
 class Command(BaseCommand):
     help = "Simulate a field day of offline devices against a running server and print the sync outcomes."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000")
         parser.add_argument("--contacts", type=int, default=6, help="Engagements the crew logs before losing signal.")
 
-    def handle(self, *args, url, contacts, **options):
+    def handle(self, *args: Any, url: str, contacts: int, **options: Any) -> None:
         url = url.rstrip("/")
         if contacts < 6:
             raise CommandError("--contacts must be at least 6.")
@@ -164,7 +166,7 @@ class Command(BaseCommand):
         if not same:
             raise CommandError("The phones disagree after a full sync.")
 
-    def _account(self, username, team, role):
+    def _account(self, username: str, team: Team, role: str) -> User:
         user, _ = User.objects.get_or_create(username=username, defaults={"first_name": "Sim"})
         user.set_password(PASSWORD)
         user.is_active = True
@@ -174,7 +176,7 @@ class Command(BaseCommand):
         Membership.objects.get_or_create(user=user, program=team.program, team=team, role=role, is_active=True)
         return user
 
-    def _report(self, title, results):
+    def _report(self, title: str, results: list[dict[str, Any]]) -> None:
         counts: dict[str, int] = {}
         for r in results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
