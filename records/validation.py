@@ -22,7 +22,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Literal, Union
 
 import msgspec
 from django.core import validators as django_validators
@@ -34,15 +34,11 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.serializers import Serializer
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from backend.validators import JSONShapeValidator
+from backend.validators import JSONShapeValidator, Unsupported, annotated, schema_type, unique_paths
 
 # What the fast path takes as a timestamp or a date; anything else is left to the serializer's own parser.
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6}|\.\d{3})?(Z|[+-]\d{2}:\d{2})", re.ASCII)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-
-
-class Unsupported(Exception):
-    """A rule this module cannot compile: the field (or the type) is validated by the serializer alone."""
 
 
 class _Refer(Exception):
@@ -56,78 +52,6 @@ class _Plan:
     struct: type
     finish: dict[str, Callable[[Any], Any] | None]
     order: tuple[str, ...]
-
-
-# --- JSON schema (the subset backend/validators.py writes) to msgspec types --------------------------------
-
-_SCHEMA_KEYWORDS = {
-    "type", "items", "maxItems", "uniqueItems", "enum", "maxLength", "pattern", "properties", "required",
-    "additionalProperties", "propertyNames", "minimum", "maximum", "format",
-}  # fmt: skip
-
-
-def schema_type(schema: dict[str, Any]) -> Any:
-    """The msgspec type accepting a subset of what `schema` accepts (jsonschema, draft 2020-12).
-
-    Where msgspec is stricter (an integer sent as 2.0, which JSON Schema calls an integer), the value is
-    referred to the serializer, which is never wrong. Keywords outside the subset raise Unsupported.
-    """
-    unknown = set(schema) - _SCHEMA_KEYWORDS
-    if unknown:
-        raise Unsupported(f"schema keywords {sorted(unknown)}")
-    kind = schema.get("type")
-    if "enum" in schema:
-        if not all(isinstance(v, str) for v in schema["enum"]) or kind not in (None, "string"):
-            raise Unsupported("enum of non-strings")
-        return Literal[tuple(schema["enum"])]
-    if kind == "string":
-        meta = {"max_length": schema.get("maxLength"), "pattern": schema.get("pattern")}
-        return _annotated(str, meta)
-    if kind == "integer":
-        return _annotated(int, {"ge": schema.get("minimum"), "le": schema.get("maximum")})
-    if kind == "array":
-        item = schema_type(schema.get("items", {"type": "string"})) if "items" in schema else Any
-        return _annotated(list[item], {"max_length": schema.get("maxItems")})  # type: ignore[valid-type]
-    if kind == "object":
-        return _object_type(schema)
-    raise Unsupported(f"schema type {kind!r}")
-
-
-def _annotated(base: Any, meta: dict[str, Any]) -> Any:
-    meta = {k: v for k, v in meta.items() if v is not None}
-    return Annotated[base, msgspec.Meta(**meta)] if meta else base
-
-
-def _object_type(schema: dict[str, Any]) -> Any:
-    if "propertyNames" in schema:
-        names = schema["propertyNames"]
-        extra = schema.get("additionalProperties")
-        if set(names) != {"enum"} or not isinstance(extra, dict) or "properties" in schema:
-            raise Unsupported("propertyNames other than an enum of keys with one value schema")
-        return dict[Literal[tuple(names["enum"])], schema_type(extra)]  # type: ignore[misc]
-    if schema.get("additionalProperties", True) is not False:
-        raise Unsupported("objects that allow unknown properties")
-    required = set(schema.get("required", ()))
-    props = schema.get("properties", {})
-    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
-    for name, sub in props.items():
-        typ = schema_type(sub)
-        fields.append((name, typ) if name in required else (name, typ, msgspec.UNSET))
-    if required - set(props):
-        raise Unsupported("required properties without a schema")
-    fields.sort(key=lambda f: len(f) == 3)  # msgspec: fields without defaults first
-    return msgspec.defstruct("Item", fields, forbid_unknown_fields=True)
-
-
-def _unique_paths(schema: dict[str, Any], path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Where a schema asks for unique items (msgspec has no such constraint): checked after it."""
-    found = []
-    if schema.get("type") == "array":
-        if schema.get("uniqueItems"):
-            found.append(path)
-        if isinstance(schema.get("items"), dict) and _unique_paths(schema["items"], (*path, "*")):
-            raise Unsupported("unique items inside list items")
-    return found
 
 
 # --- serializer fields to msgspec types and finishing steps ------------------------------------------------
@@ -149,7 +73,7 @@ def _string(field: drf_fields.CharField) -> tuple[Any, Callable[[Any], Any] | No
     meta: dict[str, Any] = {"max_length": field.max_length}
     if not field.allow_blank:
         meta["min_length"] = 1
-    typ = _nullable(_annotated(str, meta), field)
+    typ = _nullable(annotated(str, meta), field)
     if not field.trim_whitespace:
         return typ, _text
     allow_blank = field.allow_blank
@@ -227,7 +151,7 @@ def _json(field: drf_fields.JSONField) -> tuple[Any, Callable[[Any], Any] | None
         raise Unsupported("JSON field without exactly one shape validator")
     schema = shapes[0].schema
     typ = _nullable(schema_type(schema), field)
-    if not _unique_paths(schema):
+    if not unique_paths(schema):
         return typ, None
 
     def finish(value: Any) -> Any:
