@@ -13,6 +13,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from records.registry import get_spec
 from records.writes import (
     DeferredWrites,
     WriteContext,
+    WriteResult,
     id_taken_error,
     prepare_create,
     record_create,
@@ -41,7 +43,7 @@ from records.writes import (
     taken_ids,
 )
 from responders import selectors
-from responders.models import Team
+from responders.models import Device, Team, User
 from sync.merge_base import stored_own_edits
 from sync.models import DeviceSyncState, Mutation, QuarantinedPush
 
@@ -61,14 +63,18 @@ class Envelope:
     op: str
     record_id: uuid.UUID
     base_version: int | None
-    fields: dict
+    fields: dict[str, Any]
     team: int | None
     device_time: object
     form_version: str
-    raw: dict
+    raw: dict[str, Any]
 
 
-def _envelope_error(index, raw, code, message):
+# (status, result extras, program id, team id) of a settled mutation.
+Outcome = tuple[str, dict[str, Any], int | None, int | None]
+
+
+def _envelope_error(index: int, raw: Any, code: str, message: str) -> dict[str, Any]:
     mid = raw.get("mutation_id") if isinstance(raw, dict) else None
     return {
         "index": index,
@@ -80,14 +86,14 @@ def _envelope_error(index, raw, code, message):
     }
 
 
-def _uuid(value):
+def _uuid(value: Any) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value)) if value is not None else None
     except (ValueError, AttributeError, TypeError):
         return None
 
 
-def read_envelope(index, raw):
+def read_envelope(index: int, raw: Any) -> tuple[Envelope | None, dict[str, Any] | None]:
     """Validate one mutation's envelope. Returns (Envelope, None) or (None, error result)."""
     if not isinstance(raw, dict):
         return None, _envelope_error(index, raw, "invalid_mutation", "A mutation is an object.")
@@ -121,7 +127,7 @@ def read_envelope(index, raw):
     return envelope, None
 
 
-def _result(env_or_row, status, **extra):
+def _result(env_or_row: Envelope | Mutation, status: str, **extra: Any) -> dict[str, Any]:
     if isinstance(env_or_row, Mutation):
         mid, seq, kind, rid = env_or_row.pk, env_or_row.seq, env_or_row.record_type, env_or_row.record_id
     else:
@@ -131,7 +137,15 @@ def _result(env_or_row, status, **extra):
     return body
 
 
-def _apply(user, device, app_version, mutation, request, deferred, create=record_create):
+def _apply(
+    user: User,
+    device: Device,
+    app_version: str,
+    mutation: Mutation,
+    request: Any,
+    deferred: DeferredWrites | None,
+    create: Callable[..., WriteResult] = record_create,
+) -> tuple[str, dict[str, Any], int | None, int | None, Any]:
     """Apply one mutation (the caller holds a savepoint). Returns (status, result extras, program_id, team_id).
 
     create: record_create, or prepare_create for a run of creates whose records the caller inserts together.
@@ -157,28 +171,28 @@ def _apply(user, device, app_version, mutation, request, deferred, create=record
         result = create(spec=spec, ctx=ctx, data=fields, record_id=mutation.record_id, team_id=payload.get("team"))
     else:
         ahead = deferred.ahead if deferred is not None else None
-        instance = (ahead.take(spec.name, mutation.record_id) if ahead is not None else None) or get_for_write(
+        locked = (ahead.take(spec.name, mutation.record_id) if ahead is not None else None) or get_for_write(
             spec, user, mutation.record_id
         )
         if mutation.op == "update":
-            result = record_update(
-                spec=spec, ctx=ctx, instance=instance, data=fields, base_version=mutation.base_version
-            )
+            result = record_update(spec=spec, ctx=ctx, instance=locked, data=fields, base_version=mutation.base_version)
         else:
-            result = record_delete(spec=spec, ctx=ctx, instance=instance, base_version=mutation.base_version)
-    extras = {"version": result.version}
+            result = record_delete(spec=spec, ctx=ctx, instance=locked, base_version=mutation.base_version)
+    extras: dict[str, Any] = {"version": result.version}
+    instance: Any = result.instance
     if result.merged_fields:
         extras["merged_fields"] = result.merged_fields
     if result.conflicts:
         extras["conflicts"] = [{"id": str(c.pk), "field": c.field} for c in result.conflicts]
-    if result.amendment is not None:
-        extras["amendment_id"] = str(result.amendment.pk)
+    amendment: Any = result.amendment
+    if amendment is not None:
+        extras["amendment_id"] = str(amendment.pk)
     if result.status == "conflict" and mutation.op == "delete":
         extras["record"] = None
-    return result.status, extras, result.instance.program_id, result.instance.team_id, result.instance
+    return result.status, extras, instance.program_id, instance.team_id, instance
 
 
-def _intended_scope(user, mutation):
+def _intended_scope(user: User, mutation: Mutation) -> tuple[int | None, int | None]:
     """The team a rejected mutation was meant for, when the author may see it: so its supervisor sees it too."""
     readable = selectors.readable_team_ids(user)
     if mutation.op == "create":
@@ -201,7 +215,15 @@ def _intended_scope(user, mutation):
     return Team.objects.filter(pk=team_id).values_list("program_id", flat=True).first(), team_id
 
 
-def process_mutation(user, device, app_version, mutation, request=None, deferred=None, save=True):
+def process_mutation(
+    user: User,
+    device: Device,
+    app_version: str,
+    mutation: Mutation,
+    request: Any = None,
+    deferred: DeferredWrites | None = None,
+    save: bool = True,
+) -> dict[str, Any]:
     """Apply a mutation (status pending) and store its outcome. Never raises for the client's faults.
 
     With `deferred` (a push), the write's history, change row and audit event are added to it and written when
@@ -209,9 +231,11 @@ def process_mutation(user, device, app_version, mutation, request=None, deferred
     Mutation row itself, in the same transaction.
     """
     mark = deferred.mark() if deferred is not None else None
+    outcome: Outcome
     try:
         with transaction.atomic():
-            outcome = _apply(user, device, app_version, mutation, request, deferred)[:4]
+            applied = _apply(user, device, app_version, mutation, request, deferred)
+            outcome = applied[0], applied[1], applied[2], applied[3]
     except (ValidationError, DomainError) as exc:
         outcome = _rejection(exc)
     except DataError:  # a value the database refused: this mutation only, as any other bad value
@@ -221,18 +245,19 @@ def process_mutation(user, device, app_version, mutation, request=None, deferred
         taken = _created_elsewhere(user, mutation) if mutation.op == "create" else None
         if taken is not None:
             outcome[1].update(code=taken.code, message=taken.message)
-    if outcome[0] == Mutation.Status.REJECTED and deferred is not None:
+    if outcome[0] == Mutation.Status.REJECTED and deferred is not None and mark is not None:
         deferred.rollback_to(mark)
     _settle(user, mutation, *outcome)
     if save:
         mutation.save(update_fields=["status", "result", "reason_code", "processed_at", "program", "team"])
-    return mutation.result
+    result: dict[str, Any] = mutation.result
+    return result
 
 
 _DATA_ERROR = {"code": "invalid_value", "message": "A value is out of the range the server can store.", "fields": {}}
 
 
-def _rejection(exc):
+def _rejection(exc: Exception | None) -> Outcome:
     """(status, extras, program_id, team_id) of a mutation rejected for `exc` (None: an integrity error)."""
     if isinstance(exc, ValidationError):
         extras = {
@@ -251,7 +276,9 @@ def _rejection(exc):
     return Mutation.Status.REJECTED, extras, None, None
 
 
-def _settle(user, mutation, status, extras, program_id, team_id):
+def _settle(
+    user: User, mutation: Mutation, status: str, extras: dict[str, Any], program_id: int | None, team_id: int | None
+) -> None:
     """Record a mutation's outcome on its (unsaved) row."""
     if status == Mutation.Status.REJECTED:
         program_id, team_id = _intended_scope(user, mutation)
@@ -263,7 +290,9 @@ def _settle(user, mutation, status, extras, program_id, team_id):
     mutation.team_id = team_id
 
 
-def _apply_creates(user, device, app_version, rows, request, deferred):
+def _apply_creates(
+    user: User, device: Device, app_version: str, rows: list[Mutation], request: Any, deferred: DeferredWrites
+) -> None:
     """Apply a run of consecutive creates with one insert (a COPY) per record type, under one savepoint.
 
     Each create is validated as process_mutation would (same checks, same errors); the valid ones' records are
@@ -280,11 +309,11 @@ def _apply_creates(user, device, app_version, rows, request, deferred):
         with transaction.atomic():
             for row in rows:
                 mark = deferred.mark()
+                outcome: Outcome
                 try:
-                    outcome = _apply(user, device, app_version, row, request, deferred, create=prepare_create)
-                    instance = outcome[4]
-                    records.setdefault(type(instance), []).append(instance)
-                    outcome = outcome[:4]
+                    applied = _apply(user, device, app_version, row, request, deferred, create=prepare_create)
+                    records.setdefault(type(applied[4]), []).append(applied[4])
+                    outcome = applied[0], applied[1], applied[2], applied[3]
                 except (ValidationError, DomainError) as exc:
                     deferred.rollback_to(mark)
                     outcome = _rejection(exc)
@@ -301,7 +330,16 @@ def _apply_creates(user, device, app_version, rows, request, deferred):
         _settle(user, row, *outcome)
 
 
-def push(*, user, device, protocol, app_version, mutations, request=None, assign_seq=False):
+def push(
+    *,
+    user: User,
+    device: Device,
+    protocol: int,
+    app_version: str,
+    mutations: list[Any],
+    request: Any = None,
+    assign_seq: bool = False,
+) -> dict[str, Any]:
     """Apply a batch. Returns {"results": [...in request order], "next_seq": n}.
 
     assign_seq: the mutations carry no device order of their own (WatermelonDB's push): they take the device's
@@ -341,14 +379,16 @@ def push(*, user, device, protocol, app_version, mutations, request=None, assign
     return {"results": results, "next_seq": state.next_seq}
 
 
-def _read_batch(mutations, *, user, device, protocol, app_version):
+def _read_batch(
+    mutations: list[Any], *, user: User, device: Device, protocol: int, app_version: str
+) -> tuple[list[Any], list[Envelope]]:
     """(results with the unreadable mutations answered, readable envelopes). Unreadable mutations cannot be
     tracked by id: they are kept whole for a person to look at."""
     results: list[Any] = [None] * len(mutations)
-    envelopes = []
+    envelopes: list[Envelope] = []
     for index, raw in enumerate(mutations):
         env, error = read_envelope(index, raw)
-        if error:
+        if env is None:
             results[index] = error
         else:
             envelopes.append(env)
@@ -365,7 +405,9 @@ def _read_batch(mutations, *, user, device, protocol, app_version):
     return results, envelopes
 
 
-def _answer_without_applying(env, existing, seen_in_batch, device, state):
+def _answer_without_applying(
+    env: Envelope, existing: Mutation | None, seen_in_batch: set[uuid.UUID], device: Device, state: DeviceSyncState
+) -> dict[str, Any] | None:
     """The answer to a mutation that is not applied now (a repeat, a reused id or seq), or None."""
     if env.mutation_id in seen_in_batch:
         message = "This mutation id appears twice in the batch."
@@ -414,10 +456,10 @@ class _Batch:
     # applied before anything whose outcome could depend on it.
     run: "Run" = field(default_factory=lambda: Run())
 
-    def _apply_run(self):
+    def _apply_run(self) -> None:
         self.run.apply(self.user, self.device, self.app_version, self.request, self.deferred, self.results)
 
-    def take(self, env):
+    def take(self, env: Envelope) -> None:
         row = Mutation(
             id=env.mutation_id,
             device=self.device,
@@ -459,7 +501,7 @@ class _Batch:
         if self.waiting:
             _drain(self.user, self.device, self.app_version, state, self.request, self.deferred)
 
-    def finish(self):
+    def finish(self) -> None:
         self._apply_run()
         insert_many(Mutation, self.applied_rows)
         self.deferred.flush()
@@ -467,7 +509,7 @@ class _Batch:
         self.state.save(update_fields=["next_seq", "last_push_at"])
 
 
-def _audit_push(user, device, request, results, next_seq):
+def _audit_push(user: User, device: Device, request: Any, results: list[Any], next_seq: int) -> None:
     counts: dict[str, int] = {}
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -486,13 +528,15 @@ def _audit_push(user, device, request, results, next_seq):
 class Run:
     """Consecutive creates of a push, gathered to be applied together by _apply_creates."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._reset()
 
-    def _reset(self):
-        self.envelopes, self.rows, self.record_ids = [], [], set()
+    def _reset(self) -> None:
+        self.envelopes: list[Envelope] = []
+        self.rows: list[Mutation] = []
+        self.record_ids: set[uuid.UUID] = set()
 
-    def depends_on(self, env):
+    def depends_on(self, env: Envelope) -> bool:
         """Whether a create must not join the run: it names a record the run creates (its own id again, or a
         reference such as a scene response's incident). Validated before the run's INSERT, it would not find
         that record, where applied one by one it would."""
@@ -500,12 +544,14 @@ class Run:
             return True
         return any(_uuid(env.fields.get(name)) in self.record_ids for name in _reference_fields(env.type))
 
-    def add(self, env, row):
+    def add(self, env: Envelope, row: Mutation) -> None:
         self.envelopes.append(env)
         self.rows.append(row)
         self.record_ids.add(env.record_id)
 
-    def apply(self, user, device, app_version, request, deferred, results):
+    def apply(
+        self, user: User, device: Device, app_version: str, request: Any, deferred: DeferredWrites, results: list[Any]
+    ) -> None:
         if not self.rows:
             return
         _apply_creates(user, device, app_version, self.rows, request, deferred)
@@ -517,7 +563,7 @@ class Run:
 _REFERENCE_FIELDS: dict[str, Any] = {}
 
 
-def _reference_fields(type_name):
+def _reference_fields(type_name: str) -> tuple[str, ...]:
     """A record type's writable foreign keys (the fields a create can name another record by)."""
     names = _REFERENCE_FIELDS.get(type_name)
     if names is None:
@@ -530,7 +576,14 @@ def _reference_fields(type_name):
     return names
 
 
-def _drain(user, device, app_version, state, request, deferred=None):
+def _drain(
+    user: User,
+    device: Device,
+    app_version: str,
+    state: DeviceSyncState,
+    request: Any,
+    deferred: DeferredWrites | None = None,
+) -> None:
     """Apply earlier-received mutations that were waiting for the one just applied."""
     while True:
         waiting = Mutation.objects.filter(device=device, seq=state.next_seq, status=Mutation.Status.PENDING).first()
@@ -542,7 +595,7 @@ def _drain(user, device, app_version, state, request, deferred=None):
         state.next_seq += 1
 
 
-def _created_elsewhere(user, mutation):
+def _created_elsewhere(user: User, mutation: Mutation) -> DomainError | None:
     """A create whose id another push inserted after this one checked (the savepoint is already rolled back):
     the answer a create of a taken id gets (record_exists or id_unavailable), or None."""
     try:
@@ -551,7 +604,7 @@ def _created_elsewhere(user, mutation):
         return None
 
 
-def read_ahead(user, device, envelopes):
+def read_ahead(user: User, device: Device, envelopes: list[Envelope]) -> ReadAhead:
     """Lock the records this push's updates and deletes name, and read their merge bases' history, in a few
     statements (records/read_ahead.py says why that is safe). Records out of scope, or not there, are left to
     each mutation, which answers as before."""
@@ -576,7 +629,7 @@ def read_ahead(user, device, envelopes):
     return ahead
 
 
-def _absent_record_ids(envelopes):
+def _absent_record_ids(envelopes: list[Envelope]) -> set[uuid.UUID]:
     """Ids this batch creates that no record has yet: one query per type instead of one per create."""
     wanted: dict[Any, Any] = {}
     for env in envelopes:
@@ -593,7 +646,7 @@ def _absent_record_ids(envelopes):
     return ids - taken_ids(ids)
 
 
-def quarantine_unsupported(*, user, device, protocol, app_version, body):
+def quarantine_unsupported(*, user: User, device: Device, protocol: Any, app_version: Any, body: Any) -> None:
     """Keep a push from an app speaking a protocol this server does not: nothing it carried is lost."""
     QuarantinedPush.objects.create(
         device=device,
@@ -614,14 +667,14 @@ class _Admission:
     retry costs a request and a 400 KB body on the same cores as the pushes).
     """
 
-    def __init__(self, size):
+    def __init__(self, size: int) -> None:
         self.slots = threading.BoundedSemaphore(size)
         self.size = size
         self.lock = threading.Lock()
         self.push_seconds = 1.0  # moving average of how long a push holds its slot
         self.free_at = 0.0  # monotonic time by which the pushes promised so far should have run
 
-    def retry_after(self, limit):
+    def retry_after(self, limit: int) -> int:
         with self.lock:
             now = time.monotonic()
             self.free_at = max(self.free_at, now) + self.push_seconds / self.size
@@ -629,22 +682,22 @@ class _Admission:
         # Whole seconds (the header's unit), never 0, a little jitter so those given the same second spread.
         return max(1, min(limit, math.ceil(wait + random.uniform(0, 1))))  # noqa: S311 (jitter)
 
-    def finished(self, seconds):
+    def finished(self, seconds: float) -> None:
         with self.lock:
             self.push_seconds = 0.8 * self.push_seconds + 0.2 * seconds
 
 
-_ADMISSION: dict[int, Any] = {}
+_ADMISSION: dict[int, "_Admission"] = {}
 _ADMISSION_LOCK = threading.Lock()
 
 
-def _admission(size):
+def _admission(size: int) -> "_Admission":
     with _ADMISSION_LOCK:
         return _ADMISSION.setdefault(size, _Admission(size))
 
 
 @contextmanager
-def push_slot():
+def push_slot() -> Iterator[None]:
     """Admission for pushes: at most SYNC_PUSH_CONCURRENCY at once in this process; a push that cannot start
     within SYNC_PUSH_QUEUE_SECONDS gets 503 with Retry-After (nothing of it applied) instead of queueing until
     the app's request times out. Take it before reading the body: a refused push costs no parsing.
@@ -664,7 +717,7 @@ def push_slot():
         admission.slots.release()
 
 
-def check_batch_size(mutations):
+def check_batch_size(mutations: list[Any]) -> None:
     limit = settings.SYNC_MAX_PUSH_MUTATIONS
     if len(mutations) > limit:
         raise TooLarge(

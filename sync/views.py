@@ -19,6 +19,7 @@ from backend.throttling import ScopedRateThrottle
 from records.access import own_or_reviewed
 from records.models import Amendment, Conflict
 from responders.authentication import DeviceRequest
+from responders.models import User
 from sync.models import Mutation
 
 from . import metrics, services, watermelon
@@ -84,12 +85,13 @@ class PushView(APIView):
 
     def _push(self, request: DeviceRequest) -> Response:
         head = PushHead.parse(request.data)
+        user = cast(User, request.user)  # DeviceJWTAuthentication signed a user in (permission IsAuthenticated)
         if head["protocol"] not in settings.SYNC_PROTOCOL_VERSIONS:
-            push_engine.quarantine_unsupported(user=request.user, device=request.device, body=request.data, **head)
+            push_engine.quarantine_unsupported(user=user, device=request.device, body=request.data, **head)
             return _upgrade_required(head["protocol"], quarantined=True)
         envelope = PushEnvelope.parse(request.data)
         try:
-            outcome = push_engine.push(user=request.user, device=request.device, request=request, **envelope)
+            outcome = push_engine.push(user=user, device=request.device, request=request, **envelope)
         except IntegrityError:
             raise _push_clashed() from None
         return Response({"protocol": envelope["protocol"], **outcome, "server_time": timezone.now().isoformat()})
