@@ -19,10 +19,11 @@ class JSONShapeValidator:
         Draft202012Validator.check_schema(schema)
         # Built once: constructing a validator costs more than validating one record's list.
         self._validator = Draft202012Validator(schema)
-        self._compiled = compiled_schema(schema)
+        # (msgspec type, unique top-level items) or None: records/validation.py builds on it too.
+        self.compiled = compiled_schema(schema)
 
     def __call__(self, value):
-        if self._compiled is not None and _accepts(self._compiled, value):
+        if self.compiled is not None and _accepts(self.compiled, value):
             return  # what the compiled type accepts, the schema accepts (tests/backend/test_validators.py)
         error = next(iter(sorted(self._validator.iter_errors(value), key=lambda e: list(e.absolute_path))), None)
         if error is None:

@@ -30,7 +30,7 @@ import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench.workload import creates, engagement_fields  # noqa: E402
+from bench.workload import creates, engagement_fields, updates  # noqa: E402
 from responders.models import Device, Membership, Organization, Program, Role, Team, User  # noqa: E402
 from tests.support import issue_access_token  # noqa: E402
 
@@ -296,21 +296,11 @@ def measure_conflicts(url, world, n):
 
     def edit(k):
         client = Client(url, world.token(world.tokens["push"][k]))
-        edits = [
-            {
-                "mutation_id": str(uuid.uuid4()),
-                "seq": i + 1,
-                "type": "engagement",
-                "op": "update",
-                "id": rid,
-                "base_version": 1,
-                "fields": {
-                    "disposition": ["referred", "transported"][k - 2],
-                    "needs": ["housing", ["medical", "conflict"][k - 2]],
-                },
-            }
-            for i, rid in enumerate(ids)
-        ]
+        fields = {
+            "disposition": ["referred", "transported"][k - 2],
+            "needs": ["housing", ["medical", "conflict"][k - 2]],
+        }
+        edits = updates(ids, fields)
         for i in range(0, n, 500):
             answer, _ = client.push(edits[i : i + 500])
             with lock:

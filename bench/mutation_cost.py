@@ -24,7 +24,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from bench.profile_sync import client_for  # noqa: E402
-from bench.workload import creates  # noqa: E402
+from bench.workload import creates, updates  # noqa: E402
 from responders.models import Organization, Program, Team  # noqa: E402
 
 TABLES = [
@@ -59,21 +59,8 @@ def report(title, before, after, n):
     print(f"| **all** | **{rows_total:.2f}** | **{bytes_total:,.0f}** |")
 
 
-def updates(ids, fields):
-    """Updates of `ids` from version 1, in batches of 500, with seqs from 1."""
-    edits = [
-        {
-            "mutation_id": str(uuid.uuid4()),
-            "seq": i + 1,
-            "type": "engagement",
-            "op": "update",
-            "id": rid,
-            "base_version": 1,
-            "fields": fields,
-        }
-        for i, rid in enumerate(ids)
-    ]
-    return [edits[k : k + 500] for k in range(0, len(edits), 500)]
+def batches_of(mutations, size=500):
+    return [mutations[k : k + size] for k in range(0, len(mutations), size)]
 
 
 def phase(title, api, batches, expect):
@@ -94,9 +81,14 @@ def main():
     batches = [creates(500, offset=k * 500, seq_start=k * 500 + 1) for k in range(4)]
     phase("Creates", seed, batches, "applied")
     ids = [m["id"] for batch in batches for m in batch]
-    phase("Updates (applied)", first, updates(ids, {"disposition": "referred"}), "applied")
+    phase("Updates (applied)", first, batches_of(updates(ids, {"disposition": "referred"})), "applied")
     fields = {"disposition": "transported", "needs": ["housing", "medical"]}
-    phase("Updates that conflict (a scalar both changed; a set merged)", second, updates(ids, fields), "conflict")
+    phase(
+        "Updates that conflict (a scalar both changed; a set merged)",
+        second,
+        batches_of(updates(ids, fields)),
+        "conflict",
+    )
 
 
 if __name__ == "__main__":

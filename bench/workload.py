@@ -36,3 +36,19 @@ def creates(n, offset=0, seq_start=1):
         }
         for i in range(n)
     ]
+
+
+def updates(ids, fields, base_version=1):
+    """An update of each record in `ids` with the same fields, from `base_version`, with seqs from 1."""
+    return [
+        {
+            "mutation_id": str(uuid.uuid4()),
+            "seq": i + 1,
+            "type": "engagement",
+            "op": "update",
+            "id": rid,
+            "base_version": base_version,
+            "fields": fields,
+        }
+        for i, rid in enumerate(ids)
+    ]

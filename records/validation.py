@@ -34,7 +34,7 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.serializers import Serializer
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from backend.validators import JSONShapeValidator, Unsupported, annotated, schema_type, unique_paths
+from backend.validators import JSONShapeValidator, Unsupported, annotated
 
 # What the fast path takes as a timestamp or a date; anything else is left to the serializer's own parser.
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6}|\.\d{3})?(Z|[+-]\d{2}:\d{2})", re.ASCII)
@@ -111,57 +111,49 @@ def _choice(field: drf_fields.ChoiceField) -> tuple[Any, None]:
 
 
 def _datetime(field: drf_fields.DateTimeField) -> tuple[Any, Callable[[Any], Any]]:
+    # Django's parse_datetime (which DRF calls) starts with fromisoformat: the same value.
+    return _iso(field, _DATETIME, lambda value: field.enforce_timezone(dt.datetime.fromisoformat(value)))
+
+
+def _date(field: drf_fields.DateField) -> tuple[Any, Callable[[Any], Any]]:
+    return _iso(field, _DATE, dt.date.fromisoformat)
+
+
+def _iso(
+    field: drf_fields.DateTimeField | drf_fields.DateField, pattern: re.Pattern[str], parse: Callable[[str], Any]
+) -> tuple[Any, Callable[[Any], Any]]:
+    """A timestamp or date field: an ISO string of the strict `pattern`, parsed as DRF would parse it."""
     if field.validators or getattr(field, "input_formats", None) not in (None, [ISO_8601]):
-        raise Unsupported("datetime validators or input formats")
+        raise Unsupported("date or time validators or input formats")
 
     def finish(value: Any) -> Any:
         if value is None:
             return None
-        if not _DATETIME.fullmatch(value):
+        if not pattern.fullmatch(value):
             raise _Refer
         try:
-            # Django's parse_datetime (which DRF calls) starts with fromisoformat: the same value.
-            return field.enforce_timezone(dt.datetime.fromisoformat(value))
+            return parse(value)
         except (ValueError, OverflowError, DRFValidationError):
             raise _Refer from None
 
     return _nullable(str, field), finish
 
 
-def _date(field: drf_fields.DateField) -> tuple[Any, Callable[[Any], Any]]:
-    if field.validators or getattr(field, "input_formats", None) not in (None, [ISO_8601]):
-        raise Unsupported("date validators or input formats")
-
-    def finish(value: Any) -> Any:
-        if value is None:
-            return None
-        if not _DATE.fullmatch(value):
-            raise _Refer
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise _Refer from None
-
-    return _nullable(str, field), finish
-
-
 def _json(field: drf_fields.JSONField) -> tuple[Any, Callable[[Any], Any] | None]:
+    """The field's shape validator's own compiled form (backend/validators.py), nullable as the field is."""
     shapes = [v for v in field.validators if isinstance(v, JSONShapeValidator)]
-    if field.binary or len(shapes) != 1 or len(field.validators) != 1:
-        raise Unsupported("JSON field without exactly one shape validator")
-    schema = shapes[0].schema
-    typ = _nullable(schema_type(schema), field)
-    if not unique_paths(schema):
-        return typ, None
+    if field.binary or len(shapes) != 1 or len(field.validators) != 1 or shapes[0].compiled is None:
+        raise Unsupported("JSON field without exactly one compiled shape validator")
+    typ, unique = shapes[0].compiled
+    if not unique:
+        return _nullable(typ, field), None
 
     def finish(value: Any) -> Any:
         if value is not None and len(set(value)) != len(value):  # items are strings or integers here
             raise _Refer
         return value
 
-    if schema.get("items", {}).get("type") not in ("string", "integer"):
-        raise Unsupported("unique items that are not strings or integers")
-    return typ, finish
+    return _nullable(typ, field), finish
 
 
 def _by_serializer(field: drf_fields.Field[Any, Any, Any, Any]) -> tuple[Any, Callable[[Any], Any]]:

@@ -26,7 +26,6 @@ from .validation import compile_plan, fast_parse
 SERVER_SET = ("program", "team", "created_by", "created_on_device", "updated_by")
 
 
-
 def canonical(spec: RecordSpec, name: str, value: Any) -> Any:
     """The JSON form of a field value: what the wire carries and what merges compare."""
     if value is None:
@@ -60,9 +59,14 @@ def snapshot(spec: RecordSpec, instance: Any, loaded: bool = False) -> dict[str,
         elif loaded and native_json:
             data[name] = raw
         else:
-            value = serializer_field.to_representation(raw)
-            data[name] = value if type(value) in _JSON_SCALARS else json_copy(value)
+            data[name] = json_value(serializer_field, raw)
     return data
+
+
+def json_value(serializer_field: Any, raw: Any) -> Any:
+    """A field's value (not None) in its JSON form, as a fresh object: what snapshot() stores for it."""
+    value = serializer_field.to_representation(raw)
+    return value if type(value) in _JSON_SCALARS else json_copy(value)
 
 
 # What json.dumps(default=str) writes: non-string keys as strings, datetimes and dataclasses through str().
@@ -210,14 +214,22 @@ def _input_serializer(spec: RecordSpec, data: Any, partial: bool) -> Any:
     return rearm_serializer(serializer, data, partial=partial)
 
 
+_REQUIRED_ON_CREATE: dict[str, list[str]] = {}
+
+
 def _required_on_create(spec: RecordSpec) -> list[str]:
     """Fields a new record must carry: not blank, not null, and without a default (a scene response's incident
-    among them; the foreign keys the server sets are not the client's to send)."""
+    among them; the foreign keys the server sets are not the client's to send). Read from the model once per
+    type: every pushed create asks."""
+    cached = _REQUIRED_ON_CREATE.get(spec.name)
+    if cached is not None:
+        return cached
     required = []
     for name in spec.policies:
         f = spec.model._meta.get_field(name)
         if not f.blank and not f.null and not f.has_default() and name not in SERVER_SET:
             required.append(name)
+    _REQUIRED_ON_CREATE[spec.name] = required
     return required
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -21,7 +22,7 @@ from django.db.models.functions import Cast
 
 from .redaction import hidden_fields
 from .registry import RecordSpec
-from .wire import _JSON_SCALARS, _snapshot_plan, json_copy
+from .wire import _snapshot_plan, json_value
 
 
 class JSONFloat(float):
@@ -96,13 +97,7 @@ def _relation(raw: Any) -> Any:
 
 def _representation(serializer_field: Any) -> Callable[[Any], Any]:
     """snapshot()'s conversion of a value that is not a database JSON value (records/wire.py)."""
-    to_representation = serializer_field.to_representation
-
-    def convert(raw: Any) -> Any:
-        value = to_representation(raw)
-        return value if type(value) in _JSON_SCALARS else json_copy(value)
-
-    return convert
+    return partial(json_value, serializer_field)
 
 
 def _iso(value: Any) -> Any:

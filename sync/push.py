@@ -30,7 +30,7 @@ from backend.errors import DomainError, TooLarge, Unavailable, django_validation
 from records.access import get_for_write, scoped_queryset
 from records.bulk import insert_many
 from records.read_ahead import ReadAhead, read_versions
-from records.registry import get_spec
+from records.registry import RecordSpec, get_spec
 from records.writes import (
     DeferredWrites,
     WriteContext,
@@ -609,41 +609,41 @@ def read_ahead(user: User, device: Device, envelopes: list[Envelope]) -> ReadAhe
     statements (records/read_ahead.py says why that is safe). Records out of scope, or not there, are left to
     each mutation, which answers as before."""
     ahead = ReadAhead()
-    wanted: dict[str, set[Any]] = {}
-    starts: dict[Any, set[int]] = {}
-    for env in envelopes:
-        if env.op in ("update", "delete"):
-            wanted.setdefault(env.type, set()).add(env.record_id)
-            starts.setdefault(env.record_id, set()).add(env.base_version or 1)
-    for type_name, ids in wanted.items():
-        try:
-            spec = get_spec(type_name)
-        except DomainError:
-            continue
+    for spec, ids in _ids_by_type(envelopes, ("update", "delete")):
         locked = scoped_queryset(spec, user, include_deleted=True).select_for_update(of=("self",))
         for record in locked.select_related("program", "team").filter(pk__in=ids).order_by("pk"):
             ahead.records[(spec.name, record.pk)] = record
     found = {record_id for _, record_id in ahead.records}
-    read_versions(ahead, {record_id: s for record_id, s in starts.items() if record_id in found})
+    starts: dict[Any, set[int]] = {}
+    for env in envelopes:
+        if env.op in ("update", "delete") and env.record_id in found:
+            starts.setdefault(env.record_id, set()).add(env.base_version or 1)
+    read_versions(ahead, starts)
     ahead.own_edits = stored_own_edits(device, sorted(found))
     return ahead
 
 
 def _absent_record_ids(envelopes: list[Envelope]) -> set[uuid.UUID]:
     """Ids this batch creates that no record has yet: one query per type instead of one per create."""
-    wanted: dict[Any, Any] = {}
-    for env in envelopes:
-        if env.op == "create":
-            wanted.setdefault(env.type, set()).add(env.record_id)
-    ids = set()
-    for kind, of_kind in wanted.items():
-        try:
-            get_spec(kind)
-        except DomainError:
-            continue
-        ids |= of_kind
+    ids = set().union(*(of_type for _, of_type in _ids_by_type(envelopes, ("create",))))
     # Absent from every type: an id another type holds is not free (history is keyed on the id alone).
     return ids - taken_ids(ids)
+
+
+def _ids_by_type(envelopes: list[Envelope], ops: tuple[str, ...]) -> list[tuple[RecordSpec, set[uuid.UUID]]]:
+    """The record ids the mutations with these ops name, by record type; unknown types are left out (each such
+    mutation is rejected on its own)."""
+    by_name: dict[str, set[uuid.UUID]] = {}
+    for env in envelopes:
+        if env.op in ops:
+            by_name.setdefault(env.type, set()).add(env.record_id)
+    out = []
+    for name, ids in by_name.items():
+        try:
+            out.append((get_spec(name), ids))
+        except DomainError:
+            continue
+    return out
 
 
 def quarantine_unsupported(*, user: User, device: Device, protocol: Any, app_version: Any, body: Any) -> None:

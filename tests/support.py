@@ -191,45 +191,77 @@ class throttle_rates:  # noqa: N801 - used as a context manager
         SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
 
 
-class SyncWriteLeftOpen:
-    """A record created in a transaction another thread keeps open until close() (or the end of a with block):
-    its change row is written, not committed. `record_id` is the record's id once it is written."""
+class TransactionLeftOpen:
+    """A transaction another thread opens, does `work()` in, and keeps open until close() (or the end of a with
+    block). Subclasses say what the work is."""
 
-    def __init__(self, actor, data=None, type_="engagement", seconds=20):
+    what = "transaction"
+
+    def __init__(self, seconds=20):
         import threading
 
-        self.written, self.release, self.record_id = threading.Event(), threading.Event(), None
+        self.ready, self.release = threading.Event(), threading.Event()
         self.seconds = seconds
-        self.thread = threading.Thread(target=self._write, args=(actor, data or ON_VIEW, type_))
+        self.thread = threading.Thread(target=self._hold)
 
-    def _write(self, actor, data, type_):
+    def work(self):
+        raise NotImplementedError
+
+    def _hold(self):
         from django.db import connection, transaction
-
-        from records.registry import get_spec
-        from records.writes import WriteContext, record_create
 
         try:
             with transaction.atomic():
-                self.record_id = record_create(
-                    spec=get_spec(type_), ctx=WriteContext(actor=actor), data=data
-                ).instance.pk
-                self.written.set()
+                self.work()
+                self.ready.set()
                 self.release.wait(self.seconds)
         finally:
             connection.close()
 
     def __enter__(self):
         self.thread.start()
-        assert self.written.wait(self.seconds), "the open sync write never started"
+        assert self.ready.wait(self.seconds), f"the open {self.what} never started"
         return self
 
     def close(self):
         self.release.set()
         self.thread.join(self.seconds)
-        assert not self.thread.is_alive(), "the open sync write never ended"
+        assert not self.thread.is_alive(), f"the open {self.what} never ended"
 
     def __exit__(self, *exc):
         self.close()
+
+
+class SyncWriteLeftOpen(TransactionLeftOpen):
+    """A record created in a transaction left open: its change row is written, not committed. `record_id` is
+    the record's id once it is written."""
+
+    what = "sync write"
+
+    def __init__(self, actor, data=None, type_="engagement", seconds=20):
+        super().__init__(seconds)
+        self.actor, self.data, self.type, self.record_id = actor, data or ON_VIEW, type_, None
+
+    def work(self):
+        from records.registry import get_spec
+        from records.writes import WriteContext, record_create
+
+        self.record_id = record_create(
+            spec=get_spec(self.type), ctx=WriteContext(actor=self.actor), data=self.data
+        ).instance.pk
+
+
+class OlderTransactionLeftOpen(TransactionLeftOpen):
+    """A transaction with a transaction id, writing nothing the sync engine knows of, left open: while it runs,
+    every snapshot's xmax stays at or below its id."""
+
+    what = "older transaction"
+
+    def work(self):
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_xact_id()")
 
 
 def back_date(model, ids, at, **also):

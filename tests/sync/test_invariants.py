@@ -18,7 +18,15 @@ from responders.models import Membership, Role
 from responders.services import device_revoke
 from sync.models import Mutation, QuarantinedPush
 from sync.services import tombstones_purge
-from tests.support import ON_VIEW, SyncWriteLeftOpen, mutation, pull, push, wait_for_stable_horizon
+from tests.support import (
+    ON_VIEW,
+    OlderTransactionLeftOpen,
+    SyncWriteLeftOpen,
+    mutation,
+    pull,
+    push,
+    wait_for_stable_horizon,
+)
 
 # --- 1. No lost writes ---
 
@@ -388,34 +396,6 @@ def test_invariant_6_out_of_order_commits_are_not_skipped(tfield):
     page = pull(reader, cursor).json()
     seen |= {c["id"] for c in page["changes"]}
     assert {str(ids["slow"]), str(ids["fast"])} <= seen
-
-
-class OlderTransactionLeftOpen:
-    """A transaction with a transaction id, writing nothing the sync engine knows of, kept open by another thread
-    until close(): while it runs, every snapshot's xmax stays at or below its id."""
-
-    def __init__(self, seconds=20):
-        self.ready, self.release = threading.Event(), threading.Event()
-        self.seconds = seconds
-        self.thread = threading.Thread(target=self._hold)
-
-    def _hold(self):
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_current_xact_id()")
-                self.ready.set()
-                self.release.wait(self.seconds)
-        finally:
-            connection.close()
-
-    def __enter__(self):
-        self.thread.start()
-        assert self.ready.wait(self.seconds), "the older transaction never started"
-        return self
-
-    def __exit__(self, *exc):
-        self.release.set()
-        self.thread.join(self.seconds)
 
 
 def test_invariant_6_a_write_stamped_below_its_own_transaction_id_is_not_skipped(tfield):
